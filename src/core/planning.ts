@@ -1,0 +1,195 @@
+/**
+ * What the processor writes for one packed message: one lake object per dataset and hour
+ * partition of its valid records, and one quarantine object for the rest. Pure: no I/O.
+ */
+import { gzipSync } from "node:zlib";
+import {
+  type Dataset,
+  SCHEMA_VERSION,
+  UNRECOGNISED_DATASET,
+  type Violation,
+  validateRecord,
+} from "./events.ts";
+import { type HourPartition, hourPartitionOf, lakeKeyFor, objectIdOf, quarantineKeyFor } from "./layout.ts";
+import { type PackedMessage, type PackedRecord, recordText } from "./packing.ts";
+
+export interface ObjectPlan {
+  kind: "lake" | "quarantine";
+  key: string;
+  dataset: string;
+  partition: HourPartition;
+  body: Uint8Array;
+  contentType: string;
+  contentEncoding: string;
+  records: number;
+  /** Event time (lake) or arrival time (quarantine) bounds, ISO-8601. */
+  minTime: string;
+  maxTime: string;
+}
+
+/** One line of a quarantine object: the raw record, why it was refused, and where it came from. */
+export interface QuarantineEntry {
+  reason: "invalid_record";
+  violations: Violation[];
+  source: { stream: string; shardId: string; sequenceNumber: string; arrivedAt: string };
+  raw: PackedRecord;
+}
+
+function gzipLines(lines: readonly string[]): Uint8Array {
+  return gzipSync(`${lines.join("\n")}\n`, { level: 6 });
+}
+
+interface Group {
+  dataset: Dataset;
+  partition: HourPartition;
+  lines: string[];
+  minMs: number;
+  maxMs: number;
+}
+
+/** Plans the objects for one packed message. Valid records are written re-serialised. */
+export function planObjects(message: PackedMessage): ObjectPlan[] {
+  const groups = new Map<string, Group>();
+  const rejected: QuarantineEntry[] = [];
+
+  for (const record of message.records) {
+    const verdict = validateRecord(recordText(record));
+    if (!verdict.ok) {
+      rejected.push({
+        reason: "invalid_record",
+        violations: verdict.violations,
+        source: {
+          stream: message.stream,
+          shardId: message.shardId,
+          sequenceNumber: record.seq,
+          arrivedAt: new Date(record.at).toISOString(),
+        },
+        raw: record,
+      });
+      continue;
+    }
+    const eventMs = Date.parse(verdict.event.ts);
+    const partition = hourPartitionOf(eventMs);
+    const groupKey = `${verdict.dataset}/${partition.dt}/${partition.hour}`;
+    let group = groups.get(groupKey);
+    if (!group) {
+      group = { dataset: verdict.dataset, partition, lines: [], minMs: eventMs, maxMs: eventMs };
+      groups.set(groupKey, group);
+    }
+    group.lines.push(JSON.stringify(verdict.event));
+    group.minMs = Math.min(group.minMs, eventMs);
+    group.maxMs = Math.max(group.maxMs, eventMs);
+  }
+
+  const plans: ObjectPlan[] = [...groups.values()].map((group) => ({
+    kind: "lake",
+    key: lakeKeyFor(group.dataset, group.partition, message),
+    dataset: group.dataset,
+    partition: group.partition,
+    body: gzipLines(group.lines),
+    contentType: "application/x-ndjson",
+    contentEncoding: "gzip",
+    records: group.lines.length,
+    minTime: new Date(group.minMs).toISOString(),
+    maxTime: new Date(group.maxMs).toISOString(),
+  }));
+
+  if (rejected.length > 0) {
+    const arrivals = rejected.map((entry) => Date.parse(entry.source.arrivedAt));
+    const firstArrival = Math.min(...arrivals);
+    // Arrival time, not processing time: a redelivered message must map to the same key.
+    const partition = hourPartitionOf(firstArrival);
+    plans.push({
+      kind: "quarantine",
+      key: quarantineKeyFor(message.dataset, partition, objectIdOf(message)),
+      dataset: message.dataset,
+      partition,
+      body: gzipLines(rejected.map((entry) => JSON.stringify(entry))),
+      contentType: "application/x-ndjson",
+      contentEncoding: "gzip",
+      records: rejected.length,
+      minTime: new Date(firstArrival).toISOString(),
+      maxTime: new Date(Math.max(...arrivals)).toISOString(),
+    });
+  }
+  return plans;
+}
+
+/** The SNS "data available" message for an object (DESIGN §3): subscribers dedupe on `key`. */
+export interface ObjectManifest {
+  v: 1;
+  kind: "lake" | "quarantine";
+  bucket: string;
+  key: string;
+  dataset: string;
+  dt: string;
+  hour: string;
+  records: number;
+  minTime: string;
+  maxTime: string;
+  bytes: number;
+  schemaVersion: number;
+  /** The packed message the object came from; null for a malformed SQS message. */
+  source: { stream: string; shardId: string; firstSeq: string; lastSeq: string } | null;
+}
+
+export function manifestFor(
+  plan: ObjectPlan,
+  bucket: string,
+  message: PackedMessage | undefined,
+): ObjectManifest {
+  return {
+    v: 1,
+    kind: plan.kind,
+    bucket,
+    key: plan.key,
+    dataset: plan.dataset,
+    dt: plan.partition.dt,
+    hour: plan.partition.hour,
+    records: plan.records,
+    minTime: plan.minTime,
+    maxTime: plan.maxTime,
+    bytes: plan.body.byteLength,
+    schemaVersion: SCHEMA_VERSION,
+    source: message
+      ? {
+          stream: message.stream,
+          shardId: message.shardId,
+          firstSeq: message.firstSeq,
+          lastSeq: message.lastSeq,
+        }
+      : null,
+  };
+}
+
+/**
+ * Plans the quarantine object for an SQS message whose body is not a packed message at all.
+ * The key derives from the SQS message id, which stays the same across redeliveries.
+ */
+export function planMalformedMessage(
+  body: string,
+  messageId: string,
+  sentMs: number,
+  reason: string,
+): ObjectPlan {
+  const partition = hourPartitionOf(sentMs);
+  const entry = {
+    reason: "invalid_message",
+    violations: [{ field: "$", value: body.length > 200 ? `${body.slice(0, 200)}…` : body, rule: reason }],
+    source: { sqsMessageId: messageId, sentAt: new Date(sentMs).toISOString() },
+    raw: body,
+  };
+  const at = new Date(sentMs).toISOString();
+  return {
+    kind: "quarantine",
+    key: quarantineKeyFor(UNRECOGNISED_DATASET, partition, `sqs-${messageId}`),
+    dataset: UNRECOGNISED_DATASET,
+    partition,
+    body: gzipLines([JSON.stringify(entry)]),
+    contentType: "application/x-ndjson",
+    contentEncoding: "gzip",
+    records: 1,
+    minTime: at,
+    maxTime: at,
+  };
+}

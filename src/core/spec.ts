@@ -1,0 +1,113 @@
+/**
+ * The one description of ticklake's AWS resources (DESIGN §4). The local provisioner and the
+ * CDK stack both read it, so the local pipeline and the deployed one cannot drift apart.
+ */
+import { ConfigError } from "./errors.ts";
+
+export interface ResourceSpec {
+  /** Prefix of every resource name, e.g. `ticklake-dev`. */
+  readonly prefix: string;
+  readonly stream: {
+    readonly name: string;
+    /** Shards of a provisioned stream; on AWS the default is on-demand. */
+    readonly shardCount: number;
+    readonly retentionHours: number;
+  };
+  readonly bridge: {
+    readonly timeoutSeconds: number;
+    /** Kinesis event source: records per invocation (Lambda allows 1-10,000). */
+    readonly batchSize: number;
+    /** Kinesis event source: how long to gather records before invoking, 0-300 s. */
+    readonly maxBatchingWindowSeconds: number;
+    /** Largest SQS message body the bridge produces; SQS allows 1 MiB. */
+    readonly maxMessageBytes: number;
+  };
+  readonly queue: {
+    readonly name: string;
+    /** At least 6× the processor's timeout, as AWS recommends for SQS event sources. */
+    readonly visibilityTimeoutSeconds: number;
+    readonly retentionSeconds: number;
+    readonly maxReceiveCount: number;
+    readonly dlqName: string;
+  };
+  readonly processor: {
+    readonly timeoutSeconds: number;
+    /** SQS event source: messages per invocation (1-10,000; above 10 needs a window). */
+    readonly batchSize: number;
+    readonly maxBatchingWindowSeconds: number;
+    /** SQS event source maximum concurrency (2-1,000). */
+    readonly maxConcurrency: number;
+  };
+  readonly bucket: { readonly name: string };
+  readonly topic: { readonly name: string };
+  /** A queue subscribed to the topic with raw delivery: what `ticklake up` and `sync` read. */
+  readonly notificationQueue: { readonly name: string };
+}
+
+export interface SpecOptions {
+  /** Deployment stage, part of every name. @default "local" */
+  stage?: string;
+  shardCount?: number;
+}
+
+function requireRange(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max} (got ${value})`);
+  }
+}
+
+/** Builds the spec for a stage and checks the rules that AWS would otherwise reject at deploy. */
+export function resourceSpec(options: SpecOptions = {}): ResourceSpec {
+  const stage = options.stage ?? "local";
+  if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) {
+    throw new ConfigError(
+      `stage must be 1-20 lowercase letters, digits or hyphens, starting with a letter (got "${stage}")`,
+    );
+  }
+  const prefix = `ticklake-${stage}`;
+  const spec: ResourceSpec = {
+    prefix,
+    stream: { name: `${prefix}-logs`, shardCount: options.shardCount ?? 2, retentionHours: 24 },
+    bridge: {
+      timeoutSeconds: 60,
+      batchSize: 2_000,
+      maxBatchingWindowSeconds: 1,
+      maxMessageBytes: 1_048_576,
+    },
+    queue: {
+      name: `${prefix}-packed`,
+      visibilityTimeoutSeconds: 360,
+      retentionSeconds: 4 * 24 * 3600,
+      maxReceiveCount: 5,
+      dlqName: `${prefix}-packed-dlq`,
+    },
+    processor: { timeoutSeconds: 60, batchSize: 10, maxBatchingWindowSeconds: 1, maxConcurrency: 4 },
+    bucket: { name: `${prefix}-lake` },
+    topic: { name: `${prefix}-data-available` },
+    notificationQueue: { name: `${prefix}-notifications` },
+  };
+  validateSpec(spec);
+  return spec;
+}
+
+export function validateSpec(spec: ResourceSpec): void {
+  requireRange("stream.shardCount", spec.stream.shardCount, 1, 500);
+  requireRange("bridge.batchSize", spec.bridge.batchSize, 1, 10_000);
+  requireRange("bridge.maxBatchingWindowSeconds", spec.bridge.maxBatchingWindowSeconds, 0, 300);
+  requireRange("bridge.maxMessageBytes", spec.bridge.maxMessageBytes, 1_024, 1_048_576);
+  requireRange("processor.batchSize", spec.processor.batchSize, 1, 10_000);
+  requireRange("processor.maxBatchingWindowSeconds", spec.processor.maxBatchingWindowSeconds, 0, 300);
+  requireRange("processor.maxConcurrency", spec.processor.maxConcurrency, 2, 1_000);
+  requireRange("queue.maxReceiveCount", spec.queue.maxReceiveCount, 1, 1_000);
+  if (spec.processor.batchSize > 10 && spec.processor.maxBatchingWindowSeconds < 1) {
+    throw new ConfigError(
+      `processor.maxBatchingWindowSeconds must be at least 1 when processor.batchSize is above 10 (got ${spec.processor.maxBatchingWindowSeconds})`,
+    );
+  }
+  const minimumVisibility = 6 * spec.processor.timeoutSeconds;
+  if (spec.queue.visibilityTimeoutSeconds < minimumVisibility) {
+    throw new ConfigError(
+      `queue.visibilityTimeoutSeconds must be at least 6 × processor.timeoutSeconds = ${minimumVisibility} (got ${spec.queue.visibilityTimeoutSeconds})`,
+    );
+  }
+}
