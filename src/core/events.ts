@@ -3,6 +3,7 @@
  * are the single source of truth; producers, the bridge and the processor all use them, and
  * the docs describe what they say.
  */
+import { monotonicFactory } from "ulid";
 import { z } from "zod";
 import { hasAtMostPlaces } from "./decimal.ts";
 import { FX_PAIRS, fxPrecision, STOCK_PRECISION } from "./instruments.ts";
@@ -221,4 +222,30 @@ export function claimedDataset(text: string): Dataset | typeof UNRECOGNISED_DATA
     // not JSON: quarantined downstream with the parse error as its reason
   }
   return UNRECOGNISED_DATASET;
+}
+
+type DataOf<T extends EventType> = Extract<Envelope, { type: T }>["data"];
+
+export interface EnvelopeSource {
+  service: string;
+  instance: string;
+}
+
+const nextId = monotonicFactory();
+
+/** Mints an envelope: the id is made here, once, and survives every retry downstream. */
+export function envelopeOf<T extends EventType>(
+  type: T,
+  data: DataOf<T>,
+  source: EnvelopeSource,
+  atMs: number = Date.now(),
+): Extract<Envelope, { type: T }> {
+  return {
+    v: SCHEMA_VERSION,
+    id: nextId(atMs),
+    type,
+    ts: new Date(atMs).toISOString(),
+    source,
+    data,
+  } as Extract<Envelope, { type: T }>;
 }

@@ -3,6 +3,7 @@
  * partition of its valid records, and one quarantine object for the rest. Pure: no I/O.
  */
 import { gzipSync } from "node:zlib";
+import { z } from "zod";
 import {
   type Dataset,
   SCHEMA_VERSION,
@@ -116,22 +117,26 @@ export function planObjects(message: PackedMessage): ObjectPlan[] {
 }
 
 /** The SNS "data available" message for an object (DESIGN §3): subscribers dedupe on `key`. */
-export interface ObjectManifest {
-  v: 1;
-  kind: "lake" | "quarantine";
-  bucket: string;
-  key: string;
-  dataset: string;
-  dt: string;
-  hour: string;
-  records: number;
-  minTime: string;
-  maxTime: string;
-  bytes: number;
-  schemaVersion: number;
+export const ObjectManifest = z.strictObject({
+  v: z.literal(1),
+  kind: z.enum(["lake", "quarantine"]),
+  bucket: z.string(),
+  key: z.string(),
+  dataset: z.string(),
+  dt: z.string(),
+  hour: z.string(),
+  records: z.int().nonnegative(),
+  /** Event time (lake) or arrival time (quarantine) bounds, ISO-8601. */
+  minTime: z.string(),
+  maxTime: z.string(),
+  bytes: z.int().nonnegative(),
+  schemaVersion: z.int(),
   /** The packed message the object came from; null for a malformed SQS message. */
-  source: { stream: string; shardId: string; firstSeq: string; lastSeq: string } | null;
-}
+  source: z
+    .strictObject({ stream: z.string(), shardId: z.string(), firstSeq: z.string(), lastSeq: z.string() })
+    .nullable(),
+});
+export type ObjectManifest = z.infer<typeof ObjectManifest>;
 
 export function manifestFor(
   plan: ObjectPlan,

@@ -1,0 +1,163 @@
+/**
+ * Runs a Lambda function module locally the way Lambda does: each execution environment is a
+ * worker thread with its own environment variables and module state, one invocation at a
+ * time, a timeout after which the environment is discarded, and at most `size` at once.
+ */
+import { randomUUID } from "node:crypto";
+import { Worker } from "node:worker_threads";
+import { TicklakeError } from "../core/errors.ts";
+
+export class FunctionError extends TicklakeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("FUNCTION_FAILED", message, options);
+  }
+}
+
+export interface FunctionPoolOptions {
+  functionName: string;
+  /** File URL of the module, e.g. `new URL("../functions/bridge.ts", import.meta.url)`. */
+  moduleUrl: URL;
+  /** @default "handler" */
+  exportName?: string;
+  /** The function's environment variables, as configured on Lambda. */
+  env: Record<string, string>;
+  /** Execution environments at most, so concurrent invocations at most. */
+  size: number;
+  timeoutMs: number;
+}
+
+interface Environment {
+  worker: Worker;
+  ready: Promise<void>;
+}
+
+type Reply =
+  | { id: string; ok: true; result: unknown }
+  | { id: string; ok: false; error: { name: string; message: string } };
+
+const WORKER_ENTRY = new URL("./function-worker.mjs", import.meta.url);
+
+export class FunctionPool {
+  readonly #options: FunctionPoolOptions;
+  readonly #idle: Environment[] = [];
+  readonly #waiting: Array<(environment: Environment) => void> = [];
+  #created = 0;
+  #closed = false;
+  invocations = 0;
+  errors = 0;
+
+  constructor(options: FunctionPoolOptions) {
+    this.#options = options;
+  }
+
+  #spawn(): Environment {
+    const worker = new Worker(WORKER_ENTRY, {
+      env: { ...this.#options.env },
+      workerData: {
+        moduleUrl: this.#options.moduleUrl.href,
+        exportName: this.#options.exportName ?? "handler",
+        functionName: this.#options.functionName,
+      },
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (message: { ready?: boolean }) => {
+        if (message.ready) {
+          worker.off("error", reject);
+          resolve();
+        } else {
+          worker.once("message", onMessage);
+        }
+      };
+      worker.once("message", onMessage);
+      worker.once("error", reject);
+    });
+    // An unhandled error ends the worker; stop Node from crashing the host process over it.
+    ready.catch(() => {});
+    this.#created++;
+    return { worker, ready };
+  }
+
+  async #acquire(): Promise<Environment> {
+    const idle = this.#idle.pop();
+    if (idle) return idle;
+    if (this.#created < this.#options.size) return this.#spawn();
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(environment: Environment): void {
+    const next = this.#waiting.shift();
+    if (next) next(environment);
+    else this.#idle.push(environment);
+  }
+
+  #discard(environment: Environment): void {
+    void environment.worker.terminate();
+    this.#created--;
+    const next = this.#waiting.shift();
+    if (next && !this.#closed) {
+      next(this.#spawn());
+    }
+  }
+
+  /** Invokes the function with `event`; rejects with FunctionError on error or timeout. */
+  async invoke<T>(event: unknown): Promise<T> {
+    if (this.#closed) throw new FunctionError(`${this.#options.functionName}: pool is closed`);
+    const environment = await this.#acquire();
+    this.invocations++;
+    try {
+      await environment.ready;
+    } catch (cause) {
+      this.errors++;
+      this.#discard(environment);
+      throw new FunctionError(`${this.#options.functionName}: init failed: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+    const id = randomUUID();
+    const deadlineMs = Date.now() + this.#options.timeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        this.errors++;
+        // Lambda discards an environment whose invocation timed out; so do we.
+        this.#discard(environment);
+        reject(
+          new FunctionError(`${this.#options.functionName}: timed out after ${this.#options.timeoutMs} ms`),
+        );
+      }, this.#options.timeoutMs);
+      const onMessage = (reply: Reply) => {
+        if (reply.id !== id) return;
+        cleanup();
+        this.#release(environment);
+        if (reply.ok) resolve(reply.result as T);
+        else {
+          this.errors++;
+          reject(
+            new FunctionError(`${this.#options.functionName}: ${reply.error.name}: ${reply.error.message}`),
+          );
+        }
+      };
+      const onError = (error: Error) => {
+        cleanup();
+        this.errors++;
+        this.#discard(environment);
+        reject(
+          new FunctionError(`${this.#options.functionName}: crashed: ${error.message}`, { cause: error }),
+        );
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        environment.worker.off("message", onMessage);
+        environment.worker.off("error", onError);
+      };
+      environment.worker.on("message", onMessage);
+      environment.worker.once("error", onError);
+      environment.worker.postMessage({ id, event, deadlineMs, requestId: id });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#idle.splice(0).map((environment) => environment.worker.terminate()));
+  }
+}

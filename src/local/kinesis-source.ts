@@ -1,0 +1,190 @@
+/**
+ * The local Kinesis event source: what Lambda's event source mapping does for the bridge.
+ * One poller per shard, batches of up to `batchSize` records gathered for at most the batching
+ * window, invocations with Lambda's event shape, retries of a failed batch until it succeeds,
+ * and a checkpoint per shard, written after each successful batch, that survives restarts.
+ */
+import {
+  type _Record,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type KinesisClient,
+  ListShardsCommand,
+} from "@aws-sdk/client-kinesis";
+import type { KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import { fullJitterDelay, sleep } from "../core/backoff.ts";
+import type { CheckpointStore } from "./checkpoints.ts";
+import type { FunctionPool } from "./function-pool.ts";
+
+export interface KinesisSourceOptions {
+  kinesis: KinesisClient;
+  streamName: string;
+  streamArn: string;
+  region: string;
+  pool: FunctionPool;
+  checkpoints: CheckpointStore;
+  batchSize: number;
+  maxBatchingWindowMs: number;
+  /** Pause between empty polls; Lambda polls each shard about once a second. @default 250 */
+  idlePollMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface KinesisSourceStats {
+  recordsRead: number;
+  recordsDelivered: number;
+  invocations: number;
+  failedInvocations: number;
+}
+
+function toEventRecord(record: _Record, shardId: string, options: KinesisSourceOptions): KinesisStreamRecord {
+  return {
+    kinesis: {
+      kinesisSchemaVersion: "1.0",
+      partitionKey: record.PartitionKey ?? "",
+      sequenceNumber: record.SequenceNumber ?? "",
+      data: Buffer.from(record.Data ?? new Uint8Array()).toString("base64"),
+      approximateArrivalTimestamp: (record.ApproximateArrivalTimestamp?.getTime() ?? Date.now()) / 1000,
+    },
+    eventSource: "aws:kinesis",
+    eventVersion: "1.0",
+    eventID: `${shardId}:${record.SequenceNumber}`,
+    eventName: "aws:kinesis:record",
+    invokeIdentityArn: "arn:aws:iam::000000000000:role/ticklake-local",
+    awsRegion: options.region,
+    eventSourceARN: options.streamArn,
+  };
+}
+
+export class KinesisSource {
+  readonly #options: KinesisSourceOptions;
+  readonly #idleShards = new Set<string>();
+  readonly stats: KinesisSourceStats = {
+    recordsRead: 0,
+    recordsDelivered: 0,
+    invocations: 0,
+    failedInvocations: 0,
+  };
+  #shards: string[] = [];
+  #running = false;
+  #loops: Promise<void>[] = [];
+
+  constructor(options: KinesisSourceOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    const { Shards } = await this.#options.kinesis.send(
+      new ListShardsCommand({ StreamName: this.#options.streamName }),
+    );
+    this.#shards = (Shards ?? []).flatMap((shard) => (shard.ShardId ? [shard.ShardId] : []));
+    this.#running = true;
+    this.#loops = this.#shards.map((shardId) => this.#poll(shardId));
+  }
+
+  /** True when every shard has been read to its tip and nothing is buffered or in flight. */
+  get caughtUp(): boolean {
+    return this.#shards.length > 0 && this.#idleShards.size === this.#shards.length;
+  }
+
+  /** Stops polling after the batches in flight are delivered and checkpointed. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    await Promise.all(this.#loops);
+  }
+
+  async #iterator(shardId: string): Promise<string> {
+    const after = this.#options.checkpoints.get(this.#options.streamName, shardId);
+    const { ShardIterator } = await this.#options.kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: this.#options.streamName,
+        ShardId: shardId,
+        ...(after
+          ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: after }
+          : { ShardIteratorType: "TRIM_HORIZON" }),
+      }),
+    );
+    if (!ShardIterator) throw new Error(`GetShardIterator returned no iterator for ${shardId}`);
+    return ShardIterator;
+  }
+
+  async #poll(shardId: string): Promise<void> {
+    const options = this.#options;
+    let iterator: string | undefined;
+    let buffer: KinesisStreamRecord[] = [];
+    let bufferSince = 0;
+    let failures = 0;
+    // A batch that failed is retried as it was, before anything else is read: Lambda's
+    // behaviour for stream sources, which keeps the shard in order.
+    let failed: KinesisStreamRecord[] | undefined;
+    while (this.#running || failed) {
+      if (failed) {
+        try {
+          await this.#deliver(shardId, failed);
+          failed = undefined;
+          failures = 0;
+        } catch (error) {
+          options.onError?.(error);
+          if (!this.#running) return; // redelivered from the checkpoint at the next start
+          await sleep(fullJitterDelay(++failures, 100, 5_000));
+        }
+        continue;
+      }
+      try {
+        iterator ??= await this.#iterator(shardId);
+        const result = await options.kinesis.send(
+          new GetRecordsCommand({
+            ShardIterator: iterator,
+            Limit: Math.min(10_000, options.batchSize - buffer.length),
+          }),
+        );
+        iterator = result.NextShardIterator;
+        const records = result.Records ?? [];
+        if (records.length > 0 && buffer.length === 0) bufferSince = Date.now();
+        for (const record of records) buffer.push(toEventRecord(record, shardId, options));
+        this.stats.recordsRead += records.length;
+
+        const windowClosed = Date.now() - bufferSince >= options.maxBatchingWindowMs;
+        if (buffer.length > 0 && (buffer.length >= options.batchSize || windowClosed || !this.#running)) {
+          const batch = buffer;
+          buffer = [];
+          try {
+            await this.#deliver(shardId, batch);
+          } catch (error) {
+            failed = batch;
+            throw error;
+          }
+        }
+        const atTip = records.length === 0 || result.MillisBehindLatest === 0;
+        if (buffer.length === 0 && atTip) this.#idleShards.add(shardId);
+        else this.#idleShards.delete(shardId);
+        if (!iterator) return; // the shard was closed by a reshard
+        if (records.length === 0) await sleep(options.idlePollMs ?? 250);
+      } catch (error) {
+        this.#idleShards.delete(shardId);
+        options.onError?.(error);
+        if (!failed) {
+          // Reading failed: re-read from the checkpoint; what was buffered comes again.
+          iterator = undefined;
+          buffer = [];
+        }
+        await sleep(fullJitterDelay(++failures, 100, 5_000));
+      }
+    }
+  }
+
+  /** Invokes the function with one batch and checkpoints it. */
+  async #deliver(shardId: string, records: KinesisStreamRecord[]): Promise<void> {
+    const event: KinesisStreamEvent = { Records: records };
+    this.stats.invocations++;
+    try {
+      await this.#options.pool.invoke(event);
+    } catch (error) {
+      this.stats.failedInvocations++;
+      throw error;
+    }
+    const last = records[records.length - 1] as KinesisStreamRecord;
+    await this.#options.checkpoints.set(this.#options.streamName, shardId, last.kinesis.sequenceNumber);
+    this.stats.recordsDelivered += records.length;
+  }
+}

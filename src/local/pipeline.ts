@@ -1,0 +1,214 @@
+/**
+ * The local pipeline: provisions the resources from the spec, runs the bridge and processor
+ * modules in local execution environments behind Lambda-like event sources, and watches the
+ * topic's subscriber queue. `ticklake up` and the end-to-end tests both drive it.
+ */
+import { join } from "node:path";
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { type AwsClients, createClients } from "../aws/clients.ts";
+import { NotificationTap } from "../aws/notifications.ts";
+import { sleep } from "../core/backoff.ts";
+import type { ResourceSpec } from "../core/spec.ts";
+import { CheckpointStore } from "./checkpoints.ts";
+import { FunctionPool } from "./function-pool.ts";
+import { KinesisSource } from "./kinesis-source.ts";
+import { type Provisioned, provision } from "./provisioner.ts";
+import { SqsSource } from "./sqs-source.ts";
+import type { Endpoints } from "./state.ts";
+
+/** Credentials the local emulators accept; they check none. */
+export const LOCAL_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+
+export interface LocalPipelineOptions {
+  stateDir: string;
+  spec: ResourceSpec;
+  endpoints: Endpoints;
+  onError?: (stage: string, error: unknown) => void;
+}
+
+export interface StageCounts {
+  bridged: number;
+  queued: number;
+  inFlight: number;
+  stored: number;
+  quarantined: number;
+  objects: number;
+  notifications: number;
+  dlq: number;
+}
+
+/** The environment a function sees: its settings plus the local endpoints, as on Lambda. */
+export function functionEnv(endpoints: Endpoints, settings: Record<string, string>): Record<string, string> {
+  return {
+    AWS_REGION: endpoints.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_SNS: endpoints.sns,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
+    ...settings,
+  };
+}
+
+export function localClients(endpoints: Endpoints): AwsClients {
+  return createClients({
+    region: endpoints.region,
+    credentials: LOCAL_CREDENTIALS,
+    endpoints: { kinesis: endpoints.kinesis, sqs: endpoints.sqs, sns: endpoints.sns, s3: endpoints.s3 },
+  });
+}
+
+export class LocalPipeline {
+  readonly clients: AwsClients;
+  readonly resources: Provisioned;
+  readonly bridge: KinesisSource;
+  readonly processor: SqsSource;
+  readonly notifications: NotificationTap;
+  readonly #pools: FunctionPool[];
+
+  private constructor(parts: {
+    clients: AwsClients;
+    resources: Provisioned;
+    bridge: KinesisSource;
+    processor: SqsSource;
+    notifications: NotificationTap;
+    pools: FunctionPool[];
+  }) {
+    this.clients = parts.clients;
+    this.resources = parts.resources;
+    this.bridge = parts.bridge;
+    this.processor = parts.processor;
+    this.notifications = parts.notifications;
+    this.#pools = parts.pools;
+  }
+
+  static async start(options: LocalPipelineOptions): Promise<LocalPipeline> {
+    const { spec, endpoints } = options;
+    const clients = localClients(endpoints);
+    const resources = await provision(clients, spec);
+    const checkpoints = new CheckpointStore(join(options.stateDir, "checkpoints.json"));
+    await checkpoints.load();
+
+    const bridgePool = new FunctionPool({
+      functionName: `${spec.prefix}-bridge`,
+      moduleUrl: new URL("../functions/bridge.ts", import.meta.url),
+      env: functionEnv(endpoints, {
+        QUEUE_URL: resources.queueUrl,
+        MAX_MESSAGE_BYTES: String(spec.bridge.maxMessageBytes),
+      }),
+      // One batch per shard at a time (parallelization factor 1), as Lambda does.
+      size: spec.stream.shardCount,
+      timeoutMs: spec.bridge.timeoutSeconds * 1000,
+    });
+    const processorPool = new FunctionPool({
+      functionName: `${spec.prefix}-processor`,
+      moduleUrl: new URL("../functions/processor.ts", import.meta.url),
+      env: functionEnv(endpoints, { BUCKET_NAME: resources.bucket, TOPIC_ARN: resources.topicArn }),
+      size: spec.processor.maxConcurrency,
+      timeoutMs: spec.processor.timeoutSeconds * 1000,
+    });
+
+    const bridge = new KinesisSource({
+      kinesis: clients.kinesis,
+      streamName: resources.streamName,
+      streamArn: resources.streamArn,
+      region: endpoints.region,
+      pool: bridgePool,
+      checkpoints,
+      batchSize: spec.bridge.batchSize,
+      maxBatchingWindowMs: spec.bridge.maxBatchingWindowSeconds * 1000,
+      onError: (error) => options.onError?.("bridge", error),
+    });
+    const processor = new SqsSource({
+      sqs: clients.sqs,
+      queueUrl: resources.queueUrl,
+      queueArn: resources.queueArn,
+      region: endpoints.region,
+      pool: processorPool,
+      batchSize: spec.processor.batchSize,
+      maxBatchingWindowMs: spec.processor.maxBatchingWindowSeconds * 1000,
+      concurrency: spec.processor.maxConcurrency,
+      onError: (error) => options.onError?.("processor", error),
+    });
+    const notifications = new NotificationTap(clients.sqs, resources.notificationQueueUrl);
+
+    await bridge.start();
+    processor.start();
+    notifications.start();
+    return new LocalPipeline({
+      clients,
+      resources,
+      bridge,
+      processor,
+      notifications,
+      pools: [bridgePool, processorPool],
+    });
+  }
+
+  async #queueDepth(queueUrl: string): Promise<{ visible: number; inFlight: number }> {
+    const { Attributes = {} } = await this.clients.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
+    return {
+      visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+    };
+  }
+
+  async counts(): Promise<StageCounts> {
+    const [queue, dlq] = await Promise.all([
+      this.#queueDepth(this.resources.queueUrl),
+      this.#queueDepth(this.resources.dlqUrl),
+    ]);
+    const tally = this.notifications.tally;
+    return {
+      bridged: this.bridge.stats.recordsDelivered,
+      queued: queue.visible,
+      inFlight: queue.inFlight,
+      stored: tally.storedRecords,
+      quarantined: tally.quarantinedRecords,
+      objects: tally.objects,
+      notifications: tally.messages,
+      dlq: dlq.visible + dlq.inFlight,
+    };
+  }
+
+  /**
+   * Waits until everything in the stream has been bridged, processed and announced: the
+   * bridge is at every shard's tip, the queue is empty, and the notification queue is empty.
+   * Returns false when `timeoutMs` passes first.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let quietRounds = 0;
+    while (Date.now() < deadline) {
+      const [queue, notifications] = await Promise.all([
+        this.#queueDepth(this.resources.queueUrl),
+        this.#queueDepth(this.resources.notificationQueueUrl),
+      ]);
+      const idle =
+        this.bridge.caughtUp &&
+        queue.visible + queue.inFlight === 0 &&
+        this.processor.inFlight === 0 &&
+        notifications.visible + notifications.inFlight === 0;
+      // Two quiet looks in a row: a message between two stages is not mistaken for the end.
+      quietRounds = idle ? quietRounds + 1 : 0;
+      if (quietRounds >= 2) return true;
+      await sleep(250);
+    }
+    return false;
+  }
+
+  async stop(): Promise<void> {
+    await this.bridge.stop();
+    await this.processor.stop();
+    await this.notifications.stop();
+    await Promise.all(this.#pools.map((pool) => pool.close()));
+    this.clients.destroy();
+  }
+}

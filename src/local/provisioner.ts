@@ -1,0 +1,115 @@
+/**
+ * Creates the pipeline's resources from the resource spec, idempotently: running it against
+ * resources that exist changes nothing. Used for the local emulators and for LocalStack; on
+ * AWS the CDK stack creates the same resources from the same spec.
+ */
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  type KinesisClient,
+  ResourceInUseException,
+} from "@aws-sdk/client-kinesis";
+import { BucketAlreadyOwnedByYou, CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import { CreateTopicCommand, type SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { AwsClients } from "../aws/clients.ts";
+import { sleep } from "../core/backoff.ts";
+import type { ResourceSpec } from "../core/spec.ts";
+
+export interface Provisioned {
+  streamName: string;
+  streamArn: string;
+  queueUrl: string;
+  queueArn: string;
+  dlqUrl: string;
+  bucket: string;
+  topicArn: string;
+  notificationQueueUrl: string;
+}
+
+async function ensureStream(kinesis: KinesisClient, spec: ResourceSpec): Promise<string> {
+  try {
+    await kinesis.send(
+      new CreateStreamCommand({ StreamName: spec.stream.name, ShardCount: spec.stream.shardCount }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { StreamDescriptionSummary: summary } = await kinesis.send(
+      new DescribeStreamSummaryCommand({ StreamName: spec.stream.name }),
+    );
+    if (summary?.StreamStatus === "ACTIVE" && summary.StreamARN) return summary.StreamARN;
+    await sleep(100);
+  }
+  throw new Error(`Kinesis stream ${spec.stream.name} did not become ACTIVE`);
+}
+
+async function ensureQueue(
+  sqs: SQSClient,
+  name: string,
+  attributes: Record<string, string>,
+): Promise<{ url: string; arn: string }> {
+  const { QueueUrl: url } = await sqs.send(
+    new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
+  );
+  if (!url) throw new Error(`CreateQueue returned no URL for ${name}`);
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
+  );
+  const arn = Attributes?.QueueArn;
+  if (!arn) throw new Error(`GetQueueAttributes returned no ARN for ${name}`);
+  return { url, arn };
+}
+
+async function ensureBucket(s3: S3Client, name: string): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: name }));
+  } catch (error) {
+    if (!(error instanceof BucketAlreadyOwnedByYou)) throw error;
+  }
+}
+
+async function ensureTopicWithQueue(sns: SNSClient, topicName: string, queueArn: string): Promise<string> {
+  const { TopicArn: topicArn } = await sns.send(new CreateTopicCommand({ Name: topicName }));
+  if (!topicArn) throw new Error(`CreateTopic returned no ARN for ${topicName}`);
+  // Raw delivery: the subscriber queue receives the manifest itself, not an SNS envelope.
+  await sns.send(
+    new SubscribeCommand({
+      TopicArn: topicArn,
+      Protocol: "sqs",
+      Endpoint: queueArn,
+      Attributes: { RawMessageDelivery: "true" },
+      ReturnSubscriptionArn: true,
+    }),
+  );
+  return topicArn;
+}
+
+export async function provision(clients: AwsClients, spec: ResourceSpec): Promise<Provisioned> {
+  const streamArn = await ensureStream(clients.kinesis, spec);
+  const dlq = await ensureQueue(clients.sqs, spec.queue.dlqName, {
+    MessageRetentionPeriod: String(14 * 24 * 3600),
+  });
+  const queue = await ensureQueue(clients.sqs, spec.queue.name, {
+    VisibilityTimeout: String(spec.queue.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(spec.queue.retentionSeconds),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: dlq.arn,
+      maxReceiveCount: String(spec.queue.maxReceiveCount),
+    }),
+  });
+  const notifications = await ensureQueue(clients.sqs, spec.notificationQueue.name, {});
+  await ensureBucket(clients.s3, spec.bucket.name);
+  const topicArn = await ensureTopicWithQueue(clients.sns, spec.topic.name, notifications.arn);
+  return {
+    streamName: spec.stream.name,
+    streamArn,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
+    dlqUrl: dlq.url,
+    bucket: spec.bucket.name,
+    topicArn,
+    notificationQueueUrl: notifications.url,
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * The local SQS event source: what Lambda's SQS event source mapping does for the processor.
+ * Pollers receive up to `batchSize` messages within the batching window, invoke the function
+ * with Lambda's event shape, delete what succeeded, and leave the `batchItemFailures` (or the
+ * whole batch, when the invocation fails) to reappear after the visibility timeout, so that
+ * the queue's redrive policy moves poison messages to the DLQ.
+ */
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { fullJitterDelay, sleep } from "../core/backoff.ts";
+import type { FunctionPool } from "./function-pool.ts";
+
+export interface SqsSourceOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  region: string;
+  pool: FunctionPool;
+  batchSize: number;
+  maxBatchingWindowMs: number;
+  /** Concurrent pollers, each with one invocation in flight: the maximum concurrency. */
+  concurrency: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface SqsSourceStats {
+  messagesReceived: number;
+  messagesDeleted: number;
+  messagesFailed: number;
+  invocations: number;
+  failedInvocations: number;
+}
+
+function toEventRecord(message: Message, options: SqsSourceOptions): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? "",
+    receiptHandle: message.ReceiptHandle ?? "",
+    body: message.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? "1",
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? "000000000000",
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+        name,
+        {
+          dataType: value.DataType ?? "String",
+          ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+          stringListValues: [],
+          binaryListValues: [],
+        },
+      ]),
+    ),
+    md5OfBody: message.MD5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: options.queueArn,
+    awsRegion: options.region,
+  };
+}
+
+export class SqsSource {
+  readonly #options: SqsSourceOptions;
+  readonly stats: SqsSourceStats = {
+    messagesReceived: 0,
+    messagesDeleted: 0,
+    messagesFailed: 0,
+    invocations: 0,
+    failedInvocations: 0,
+  };
+  #running = false;
+  #inFlight = 0;
+  #loops: Promise<void>[] = [];
+
+  constructor(options: SqsSourceOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#loops = Array.from({ length: this.#options.concurrency }, () => this.#poll());
+  }
+
+  /** Messages received and not yet settled (deleted or left to reappear). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Stops receiving; batches in flight finish first. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    await Promise.all(this.#loops);
+  }
+
+  async #receive(max: number, waitSeconds: number): Promise<Message[]> {
+    const { Messages } = await this.#options.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.#options.queueUrl,
+        MaxNumberOfMessages: Math.min(10, max),
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ["All"],
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    return Messages ?? [];
+  }
+
+  async #poll(): Promise<void> {
+    let failures = 0;
+    while (this.#running) {
+      try {
+        const batch = await this.#receive(this.#options.batchSize, 1);
+        if (batch.length === 0) continue;
+        this.#inFlight += batch.length;
+        try {
+          const deadline = Date.now() + this.#options.maxBatchingWindowMs;
+          while (batch.length < this.#options.batchSize && Date.now() < deadline && this.#running) {
+            const more = await this.#receive(this.#options.batchSize - batch.length, 0);
+            if (more.length === 0) break;
+            batch.push(...more);
+            this.#inFlight += more.length;
+          }
+          this.stats.messagesReceived += batch.length;
+          await this.#invoke(batch);
+        } finally {
+          this.#inFlight -= batch.length;
+        }
+        failures = 0;
+      } catch (error) {
+        this.#options.onError?.(error);
+        await sleep(fullJitterDelay(++failures, 100, 5_000));
+      }
+    }
+  }
+
+  async #invoke(batch: Message[]): Promise<void> {
+    const event: SQSEvent = { Records: batch.map((message) => toEventRecord(message, this.#options)) };
+    this.stats.invocations++;
+    let response: SQSBatchResponse | undefined;
+    try {
+      response = await this.#options.pool.invoke<SQSBatchResponse | undefined>(event);
+    } catch (error) {
+      // The whole batch reappears after the visibility timeout, as on Lambda.
+      this.stats.failedInvocations++;
+      this.stats.messagesFailed += batch.length;
+      throw error;
+    }
+    const failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+    this.stats.messagesFailed += failed.size;
+    const done = batch.filter((message) => !failed.has(message.MessageId ?? ""));
+    for (let i = 0; i < done.length; i += 10) {
+      const chunk = done.slice(i, i + 10);
+      const result = await this.#options.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.#options.queueUrl,
+          Entries: chunk.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle,
+          })),
+        }),
+      );
+      this.stats.messagesDeleted += chunk.length - (result.Failed?.length ?? 0);
+    }
+  }
+}
