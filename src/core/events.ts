@@ -101,7 +101,7 @@ export const NewsArticleData = z.strictObject({
 
 export const HttpRequestData = z.strictObject({
   requestId: z.string().min(1).max(64),
-  method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+  method: z.string().regex(/^[A-Z]{1,16}$/, "must be an HTTP method in capitals"),
   route: z.string().max(256),
   path: z.string().min(1).max(2_048),
   status: z.int().min(100).max(599),
@@ -109,36 +109,25 @@ export const HttpRequestData = z.strictObject({
   bytes: z.int().nonnegative(),
 });
 
-const envelopeBase = {
-  v: z.literal(SCHEMA_VERSION),
-  id: z.ulid(),
-  ts: z.iso.datetime({ precision: 3 }),
-  source: z.strictObject({
-    service: z.string().min(1).max(64),
-    instance: z.string().min(1).max(128),
-  }),
-};
+/** An envelope schema, keys in the contract's order: v, id, type, ts, source, data. */
+function envelopeSchema<T extends EventType, D extends z.ZodType>(type: T, data: D) {
+  return z.strictObject({
+    v: z.literal(SCHEMA_VERSION),
+    id: z.ulid(),
+    type: z.literal(type),
+    ts: z.iso.datetime({ precision: 3 }),
+    source: z.strictObject({
+      service: z.string().min(1).max(64),
+      instance: z.string().min(1).max(128),
+    }),
+    data,
+  });
+}
 
-export const FxQuoteEvent = z.strictObject({
-  ...envelopeBase,
-  type: z.literal("fx.quote"),
-  data: FxQuoteData,
-});
-export const StockQuoteEvent = z.strictObject({
-  ...envelopeBase,
-  type: z.literal("stock.quote"),
-  data: StockQuoteData,
-});
-export const NewsArticleEvent = z.strictObject({
-  ...envelopeBase,
-  type: z.literal("news.article"),
-  data: NewsArticleData,
-});
-export const HttpRequestEvent = z.strictObject({
-  ...envelopeBase,
-  type: z.literal("http.request"),
-  data: HttpRequestData,
-});
+export const FxQuoteEvent = envelopeSchema("fx.quote", FxQuoteData);
+export const StockQuoteEvent = envelopeSchema("stock.quote", StockQuoteData);
+export const NewsArticleEvent = envelopeSchema("news.article", NewsArticleData);
+export const HttpRequestEvent = envelopeSchema("http.request", HttpRequestData);
 
 export const Envelope = z.discriminatedUnion("type", [
   FxQuoteEvent,

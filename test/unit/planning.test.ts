@@ -1,0 +1,128 @@
+import { gunzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { parseObjectKey } from "../../src/core/layout.ts";
+import { packRecords } from "../../src/core/packing.ts";
+import { manifestFor, ObjectManifest, planMalformedMessage, planObjects } from "../../src/core/planning.ts";
+import { fxQuote, streamRecords } from "../support/factories.ts";
+
+const HOUR_09 = Date.UTC(2026, 10, 26, 9, 59, 59, 999);
+const HOUR_10 = Date.UTC(2026, 10, 26, 10, 0, 0, 0);
+const OPTIONS = { stream: "s", shardId: "shardId-000000000000", maxMessageBytes: 1_048_576 };
+
+function lines(body: Uint8Array): string[] {
+  return gunzipSync(body).toString("utf8").trim().split("\n");
+}
+
+describe("planObjects", () => {
+  it("splits a message whose records span two hours into one object per hour partition", () => {
+    const records = streamRecords(
+      [fxQuote(HOUR_09), fxQuote(HOUR_10), fxQuote(HOUR_10 + 5)].map((e) => JSON.stringify(e)),
+    );
+    const [message] = packRecords(records, OPTIONS);
+    if (!message) throw new Error("no message");
+    const plans = planObjects(message);
+
+    expect(plans.map((p) => [p.kind, p.key, p.records])).toEqual([
+      [
+        "lake",
+        `lake/fx_quotes/dt=2026-11-26/hour=09/shardId-000000000000-${message.firstSeq}-${message.lastSeq}.jsonl.gz`,
+        1,
+      ],
+      [
+        "lake",
+        `lake/fx_quotes/dt=2026-11-26/hour=10/shardId-000000000000-${message.firstSeq}-${message.lastSeq}.jsonl.gz`,
+        2,
+      ],
+    ]);
+    expect(plans[1]?.minTime).toBe("2026-11-26T10:00:00.000Z");
+    expect(plans[1]?.maxTime).toBe("2026-11-26T10:00:00.005Z");
+    expect(lines(plans[0]?.body ?? new Uint8Array()).map((l) => JSON.parse(l).ts)).toEqual([
+      "2026-11-26T09:59:59.999Z",
+    ]);
+  });
+
+  it("maps the same message to the same keys every time", () => {
+    const [message] = packRecords(streamRecords([JSON.stringify(fxQuote(HOUR_10))]), OPTIONS);
+    if (!message) throw new Error("no message");
+    expect(planObjects(message).map((p) => p.key)).toEqual(planObjects(message).map((p) => p.key));
+  });
+
+  it("quarantines invalid records with their violations and source, and stores the rest", () => {
+    const good = JSON.stringify(fxQuote(HOUR_10));
+    const noisy = good.replace('"bid":1.08412', '"bid":1.0841200000000001');
+    const records = streamRecords([good, noisy, good.replace("fx.quote", "fx.quote")], HOUR_10 + 1_000);
+    const [message] = packRecords(records, OPTIONS);
+    if (!message) throw new Error("no message");
+    const plans = planObjects(message);
+
+    const quarantine = plans.find((p) => p.kind === "quarantine");
+    expect(plans.filter((p) => p.kind === "lake").map((p) => p.records)).toEqual([2]);
+    expect(quarantine?.key).toBe(
+      `quarantine/fx_quotes/dt=2026-11-26/hour=10/shardId-000000000000-${message.firstSeq}-${message.lastSeq}.jsonl.gz`,
+    );
+    const [entry] = lines(quarantine?.body ?? new Uint8Array()).map((l) => JSON.parse(l));
+    expect(entry).toEqual({
+      reason: "invalid_record",
+      violations: [
+        {
+          field: "data.bid",
+          value: Number("1.0841200000000001"),
+          rule: "custom: must have at most 5 decimal places for EURUSD",
+        },
+      ],
+      source: {
+        stream: "s",
+        shardId: "shardId-000000000000",
+        sequenceNumber: records[1]?.sequenceNumber,
+        arrivedAt: new Date(HOUR_10 + 1_001).toISOString(),
+      },
+      raw: { seq: records[1]?.sequenceNumber, at: HOUR_10 + 1_001, text: noisy },
+    });
+  });
+
+  it("writes valid records re-serialised, one JSON envelope a line", () => {
+    const envelope = fxQuote(HOUR_10);
+    const [message] = packRecords(streamRecords([`  ${JSON.stringify(envelope)}  `]), OPTIONS);
+    if (!message) throw new Error("no message");
+    const [plan] = planObjects(message);
+    expect(lines(plan?.body ?? new Uint8Array())).toEqual([JSON.stringify(envelope)]);
+  });
+});
+
+describe("manifests", () => {
+  it("describes an object in the contract's shape", () => {
+    const [message] = packRecords(streamRecords([JSON.stringify(fxQuote(HOUR_10))]), OPTIONS);
+    if (!message) throw new Error("no message");
+    const [plan] = planObjects(message);
+    if (!plan) throw new Error("no plan");
+    const manifest = manifestFor(plan, "bucket-1", message);
+    expect(ObjectManifest.parse(manifest)).toEqual(manifest);
+    expect(manifest).toMatchObject({
+      kind: "lake",
+      bucket: "bucket-1",
+      dataset: "fx_quotes",
+      dt: "2026-11-26",
+      hour: "10",
+      records: 1,
+      bytes: plan.body.byteLength,
+      source: {
+        stream: "s",
+        shardId: "shardId-000000000000",
+        firstSeq: message.firstSeq,
+        lastSeq: message.lastSeq,
+      },
+    });
+    expect(parseObjectKey(manifest.key)).toEqual({
+      area: "lake",
+      dataset: "fx_quotes",
+      partition: { dt: "2026-11-26", hour: "10" },
+    });
+  });
+
+  it("quarantines a body that is no packed message under the SQS message id", () => {
+    const plan = planMalformedMessage("hello", "m-1", HOUR_09, "not JSON");
+    expect(plan.key).toBe("quarantine/_unrecognised/dt=2026-11-26/hour=09/sqs-m-1.jsonl.gz");
+    expect(JSON.parse(lines(plan.body)[0] ?? "")).toMatchObject({ reason: "invalid_message", raw: "hello" });
+    expect(manifestFor(plan, "b", undefined).source).toBeNull();
+  });
+});
