@@ -40,8 +40,10 @@ export interface ResourceSpec {
   };
   readonly bucket: { readonly name: string };
   readonly topic: { readonly name: string };
-  /** A queue subscribed to the topic with raw delivery: what `ticklake up` and `sync` read. */
+  /** A queue subscribed to the topic with raw delivery, for people and tools (the AWS CLI, `sync`). */
   readonly notificationQueue: { readonly name: string };
+  /** A second subscribed queue that only the local pipeline's own counters read. */
+  readonly monitorQueue: { readonly name: string };
 }
 
 export interface SpecOptions {
@@ -85,6 +87,7 @@ export function resourceSpec(options: SpecOptions = {}): ResourceSpec {
     bucket: { name: `${prefix}-lake` },
     topic: { name: `${prefix}-data-available` },
     notificationQueue: { name: `${prefix}-notifications` },
+    monitorQueue: { name: `${prefix}-monitor` },
   };
   validateSpec(spec);
   return spec;

@@ -1,6 +1,7 @@
 /**
  * The emulator host: a child process that serves Kinesis (kinesalite, LevelDB on disk) and
- * SQS, SNS and S3 (fauxqs, with S3 persisted by S3Persistence) on 127.0.0.1.
+ * SQS, SNS and S3 (fauxqs, with S3 persisted by S3Persistence and SQS's query protocol
+ * translated by installSqsQueryProtocol) on 127.0.0.1.
  * `emulator-host-main.ts` runs it in a child process started by `startEmulators`.
  */
 import { mkdir } from "node:fs/promises";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import { buildApp } from "fauxqs";
 import kinesalite from "kinesalite";
 import { S3Persistence } from "./s3-persistence.ts";
+import { installSqsQueryProtocol } from "./sqs-query-protocol.ts";
 
 export interface HostOptions {
   stateDir: string;
@@ -49,6 +51,7 @@ export async function runHost(
   const app = buildApp({ logger: false, defaultRegion: options.region });
   const persistence = new S3Persistence(app, join(options.stateDir, "s3"));
   persistence.install();
+  installSqsQueryProtocol(app);
   await app.ready();
   const restoredObjects = await persistence.restore();
   await app.listen({ port: options.awsPort, host: options.host });

@@ -1,7 +1,7 @@
 /**
  * The local pipeline: provisions the resources from the spec, runs the bridge and processor
  * modules in local execution environments behind Lambda-like event sources, and watches the
- * topic's subscriber queue. `ticklake up` and the end-to-end tests both drive it.
+ * topic through its own monitor queue. `ticklake up` and the end-to-end tests both drive it.
  */
 import { join } from "node:path";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
@@ -134,7 +134,7 @@ export class LocalPipeline {
       concurrency: spec.processor.maxConcurrency,
       onError: (error) => options.onError?.("processor", error),
     });
-    const notifications = new NotificationTap(clients.sqs, resources.notificationQueueUrl);
+    const notifications = new NotificationTap(clients.sqs, resources.monitorQueueUrl);
 
     await bridge.start();
     processor.start();
@@ -191,7 +191,7 @@ export class LocalPipeline {
     while (Date.now() < deadline) {
       const [queue, notifications] = await Promise.all([
         this.#queueDepth(this.resources.queueUrl),
-        this.#queueDepth(this.resources.notificationQueueUrl),
+        this.#queueDepth(this.resources.monitorQueueUrl),
       ]);
       const idle =
         this.bridge.caughtUp &&

@@ -25,6 +25,7 @@ export interface Provisioned {
   bucket: string;
   topicArn: string;
   notificationQueueUrl: string;
+  monitorQueueUrl: string;
 }
 
 async function ensureStream(kinesis: KinesisClient, spec: ResourceSpec): Promise<string> {
@@ -70,19 +71,25 @@ async function ensureBucket(s3: S3Client, name: string): Promise<void> {
   }
 }
 
-async function ensureTopicWithQueue(sns: SNSClient, topicName: string, queueArn: string): Promise<string> {
+async function ensureTopicWithQueues(
+  sns: SNSClient,
+  topicName: string,
+  queueArns: string[],
+): Promise<string> {
   const { TopicArn: topicArn } = await sns.send(new CreateTopicCommand({ Name: topicName }));
   if (!topicArn) throw new Error(`CreateTopic returned no ARN for ${topicName}`);
-  // Raw delivery: the subscriber queue receives the manifest itself, not an SNS envelope.
-  await sns.send(
-    new SubscribeCommand({
-      TopicArn: topicArn,
-      Protocol: "sqs",
-      Endpoint: queueArn,
-      Attributes: { RawMessageDelivery: "true" },
-      ReturnSubscriptionArn: true,
-    }),
-  );
+  for (const queueArn of queueArns) {
+    // Raw delivery: the subscriber queue receives the manifest itself, not an SNS envelope.
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: "sqs",
+        Endpoint: queueArn,
+        Attributes: { RawMessageDelivery: "true" },
+        ReturnSubscriptionArn: true,
+      }),
+    );
+  }
   return topicArn;
 }
 
@@ -96,12 +103,16 @@ export async function provision(clients: AwsClients, spec: ResourceSpec): Promis
     MessageRetentionPeriod: String(spec.queue.retentionSeconds),
     RedrivePolicy: JSON.stringify({
       deadLetterTargetArn: dlq.arn,
-      maxReceiveCount: String(spec.queue.maxReceiveCount),
+      maxReceiveCount: spec.queue.maxReceiveCount,
     }),
   });
   const notifications = await ensureQueue(clients.sqs, spec.notificationQueue.name, {});
+  const monitor = await ensureQueue(clients.sqs, spec.monitorQueue.name, {});
   await ensureBucket(clients.s3, spec.bucket.name);
-  const topicArn = await ensureTopicWithQueue(clients.sns, spec.topic.name, notifications.arn);
+  const topicArn = await ensureTopicWithQueues(clients.sns, spec.topic.name, [
+    notifications.arn,
+    monitor.arn,
+  ]);
   return {
     streamName: spec.stream.name,
     streamArn,
@@ -111,5 +122,6 @@ export async function provision(clients: AwsClients, spec: ResourceSpec): Promis
     bucket: spec.bucket.name,
     topicArn,
     notificationQueueUrl: notifications.url,
+    monitorQueueUrl: monitor.url,
   };
 }

@@ -64,3 +64,27 @@ export function streamRecords(
     data: typeof text === "string" ? Buffer.from(text) : text,
   }));
 }
+
+/** An SQS event record as Lambda delivers it. */
+export function sqsRecord(
+  body: string,
+  messageId: string,
+  sentMs = Date.UTC(2026, 10, 26, 10, 0, 0),
+): import("aws-lambda").SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: "1",
+      SentTimestamp: String(sentMs),
+      SenderId: "000000000000",
+      ApproximateFirstReceiveTimestamp: String(sentMs),
+    },
+    messageAttributes: {},
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:q",
+    awsRegion: "us-east-1",
+  };
+}

@@ -1,0 +1,118 @@
+import {
+  CreateStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  PutRecordCommand,
+} from "@aws-sdk/client-kinesis";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { localClients } from "../../src/local/pipeline.ts";
+import { readEndpoints } from "../../src/local/state.ts";
+import { emulatorsIn, tempStateDir } from "../support/local-aws.ts";
+
+// EMULATOR-SPECIFIC: conditional writes and persistence are what ticklake adds to fauxqs's S3;
+// real S3 behaves this way on its own.
+describe("emulator host", () => {
+  let state: Awaited<ReturnType<typeof tempStateDir>>;
+
+  beforeAll(async () => {
+    state = await tempStateDir();
+  });
+  afterAll(async () => {
+    await state.remove();
+  });
+
+  it("writes its endpoints to the state file, on 127.0.0.1", async () => {
+    const emulators = await emulatorsIn(state.dir);
+    try {
+      const endpoints = await readEndpoints(state.dir);
+      expect(endpoints).toEqual(emulators.endpoints);
+      expect(new URL(endpoints.kinesis).hostname).toBe("127.0.0.1");
+      expect(new URL(endpoints.s3).hostname).toBe("127.0.0.1");
+    } finally {
+      await emulators.stop();
+    }
+  });
+
+  it("refuses a second If-None-Match: * write of a key with 412, keeping the first body", async () => {
+    const emulators = await emulatorsIn(state.dir);
+    const clients = localClients(emulators.endpoints);
+    try {
+      await clients.s3.send(new CreateBucketCommand({ Bucket: "cond" }));
+      const put = (body: string) =>
+        clients.s3.send(
+          new PutObjectCommand({ Bucket: "cond", Key: "a/b=1/c.txt", Body: body, IfNoneMatch: "*" }),
+        );
+      await put("first");
+      const second = await put("second").then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(second).toBeInstanceOf(S3ServiceException);
+      expect((second as S3ServiceException).$metadata.httpStatusCode).toBe(412);
+      const body = await clients.s3.send(new GetObjectCommand({ Bucket: "cond", Key: "a/b=1/c.txt" }));
+      expect(await body.Body?.transformToString()).toBe("first");
+      // An unconditional write still overwrites, as on S3.
+      await clients.s3.send(new PutObjectCommand({ Bucket: "cond", Key: "a/b=1/c.txt", Body: "third" }));
+      const after = await clients.s3.send(new GetObjectCommand({ Bucket: "cond", Key: "a/b=1/c.txt" }));
+      expect(await after.Body?.transformToString()).toBe("third");
+    } finally {
+      clients.destroy();
+      await emulators.stop();
+    }
+  });
+
+  it("keeps S3 objects and Kinesis records across a crash (SIGKILL) and a restart", async () => {
+    const first = await emulatorsIn(state.dir);
+    let clients = localClients(first.endpoints);
+    await clients.s3.send(new CreateBucketCommand({ Bucket: "durable" }));
+    await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: "durable",
+        Key: "lake/news/dt=2026-11-26/hour=10/o.jsonl.gz",
+        Body: new Uint8Array([1, 2, 3, 250]),
+        ContentType: "application/x-ndjson",
+        Metadata: { records: "4" },
+      }),
+    );
+    await clients.kinesis.send(new CreateStreamCommand({ StreamName: "durable", ShardCount: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const put = await clients.kinesis.send(
+      new PutRecordCommand({ StreamName: "durable", PartitionKey: "k", Data: Buffer.from("hello") }),
+    );
+    clients.destroy();
+    await first.kill();
+
+    const second = await emulatorsIn(state.dir);
+    clients = localClients(second.endpoints);
+    try {
+      expect(second.restoredObjects).toBeGreaterThanOrEqual(1);
+      const object = await clients.s3.send(
+        new GetObjectCommand({ Bucket: "durable", Key: "lake/news/dt=2026-11-26/hour=10/o.jsonl.gz" }),
+      );
+      expect(await object.Body?.transformToByteArray()).toEqual(new Uint8Array([1, 2, 3, 250]));
+      expect(object.ContentType).toBe("application/x-ndjson");
+      expect(object.Metadata).toEqual({ records: "4" });
+
+      const { ShardIterator } = await clients.kinesis.send(
+        new GetShardIteratorCommand({
+          StreamName: "durable",
+          ShardId: put.ShardId,
+          ShardIteratorType: "TRIM_HORIZON",
+        }),
+      );
+      const { Records = [] } = await clients.kinesis.send(new GetRecordsCommand({ ShardIterator }));
+      expect(Records.map((r) => [r.SequenceNumber, Buffer.from(r.Data ?? []).toString()])).toEqual([
+        [put.SequenceNumber, "hello"],
+      ]);
+    } finally {
+      clients.destroy();
+      await second.stop();
+    }
+  });
+});

@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { FunctionError, FunctionPool } from "../../src/local/function-pool.ts";
+
+const MODULE = new URL("../fixtures/functions.ts", import.meta.url);
+
+describe("FunctionPool (local Lambda execution environments)", () => {
+  const pools: FunctionPool[] = [];
+  const pool = (exportName: string, size = 1, timeoutMs = 5_000) => {
+    const created = new FunctionPool({
+      functionName: "fn",
+      moduleUrl: MODULE,
+      exportName,
+      env: { SETTING: "on" },
+      size,
+      timeoutMs,
+    });
+    pools.push(created);
+    return created;
+  };
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((p) => p.close()));
+  });
+
+  it("gives the handler its environment, a context, and keeps module state between invocations", async () => {
+    const echo = pool("echo");
+    const first = await echo.invoke<{ setting: string; invocations: number; remainingMs: number }>({
+      value: "a",
+    });
+    const second = await echo.invoke<{ invocations: number }>({ value: "b" });
+    expect(first).toMatchObject({ value: "a", setting: "on", invocations: 1, functionName: "fn" });
+    expect(first.remainingMs).toBeGreaterThan(0);
+    expect(first.remainingMs).toBeLessThanOrEqual(5_000);
+    expect(second.invocations).toBe(2);
+    // The environment is the worker's own: the test process does not see SETTING.
+    expect(process.env.SETTING).toBeUndefined();
+  });
+
+  it("runs at most `size` invocations at once", async () => {
+    const slow = pool("slow", 2);
+    const runs = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        slow.invoke<{ startedAt: number; endedAt: number }>({ ms: 50, withTimes: true }),
+      ),
+    );
+    // The most invocations running at any one start instant, measured inside the workers.
+    const overlap = Math.max(
+      ...runs.map(
+        (run) =>
+          runs.filter((other) => other.startedAt <= run.startedAt && run.startedAt < other.endedAt).length,
+      ),
+    );
+    expect(overlap).toBe(2);
+  });
+
+  it("reports a handler error with its name and message", async () => {
+    await expect(pool("failing").invoke({})).rejects.toThrow("fn: TypeError: bad input");
+  });
+
+  it("times an invocation out, discards that environment, and serves the next one in a fresh one", async () => {
+    const slow = pool("slow", 1, 300);
+    await expect(slow.invoke({ ms: 2_000 })).rejects.toThrow(FunctionError);
+    await expect(slow.invoke({ ms: 2_000 })).rejects.toThrow("timed out after 300 ms");
+    await expect(slow.invoke({ ms: 10 })).resolves.toEqual({ slept: 10 });
+  });
+});

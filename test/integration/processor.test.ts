@@ -1,0 +1,120 @@
+import { gunzipSync } from "node:zlib";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AwsClients } from "../../src/aws/clients.ts";
+import { publishManifest, putObjectIfAbsent } from "../../src/aws/lake.ts";
+import { NotificationTap } from "../../src/aws/notifications.ts";
+import { packRecords } from "../../src/core/packing.ts";
+import type { ObjectPlan } from "../../src/core/planning.ts";
+import { resourceSpec } from "../../src/core/spec.ts";
+import { makeProcessorHandler } from "../../src/functions/processor.ts";
+import type { RunningEmulators } from "../../src/local/emulators.ts";
+import { localClients } from "../../src/local/pipeline.ts";
+import { type Provisioned, provision } from "../../src/local/provisioner.ts";
+import { fxQuote, sqsRecord, stockQuote, streamRecords } from "../support/factories.ts";
+import { emulatorsIn, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
+
+const AT = Date.UTC(2026, 10, 26, 10, 15);
+
+describe("processor against the local S3 and SNS", () => {
+  let state: Awaited<ReturnType<typeof tempStateDir>>;
+  let emulators: RunningEmulators;
+  let clients: AwsClients;
+  let resources: Provisioned;
+  const logger = new Logger({ serviceName: "test", logLevel: "CRITICAL" });
+
+  const handlerWith = (put = (plan: ObjectPlan) => putObjectIfAbsent(clients.s3, resources.bucket, plan)) =>
+    makeProcessorHandler({
+      bucket: resources.bucket,
+      messageConcurrency: 4,
+      putObjectIfAbsent: put,
+      publish: (manifest) => publishManifest(clients.sns, resources.topicArn, manifest),
+      logger,
+    });
+
+  const packed = (shardId: string, texts: string[]) => {
+    const messages = packRecords(streamRecords(texts, AT), {
+      stream: "s",
+      shardId,
+      maxMessageBytes: 1_048_576,
+    });
+    return messages.map((message) => JSON.stringify(message));
+  };
+
+  beforeAll(async () => {
+    state = await tempStateDir();
+    emulators = await emulatorsIn(state.dir);
+    clients = localClients(emulators.endpoints);
+    resources = await provision(clients, resourceSpec({ stage: "proctest" }));
+  });
+  afterAll(async () => {
+    clients.destroy();
+    await emulators.stop();
+    await state.remove();
+  });
+
+  it("turns a message delivered three times into one object, its records once, and notifies each delivery", async () => {
+    const envelopes = Array.from({ length: 50 }, (_, i) => fxQuote(AT + i));
+    const [body] = packed(
+      "shardId-000000000001",
+      envelopes.map((e) => JSON.stringify(e)),
+    );
+    const handler = handlerWith();
+    const tap = new NotificationTap(clients.sqs, resources.notificationQueueUrl);
+
+    for (let delivery = 0; delivery < 3; delivery++) {
+      const response = await handler({ Records: [sqsRecord(body ?? "", "m-dup")] });
+      expect(response.batchItemFailures).toEqual([]);
+    }
+
+    const keys = await listKeys(clients.s3, resources.bucket, "lake/fx_quotes/");
+    expect(keys).toHaveLength(1);
+    const lines = gunzipSync(await getBytes(clients.s3, resources.bucket, keys[0] ?? ""))
+      .toString()
+      .trim()
+      .split("\n");
+    expect(lines.map((line) => JSON.parse(line).id)).toEqual(envelopes.map((e) => e.id));
+
+    while ((await tap.receiveOnce(0)) > 0) {}
+    expect(tap.tally.messages).toBe(3);
+    expect(tap.tally.objects).toBe(1);
+    expect(tap.manifests.get(keys[0] ?? "")).toMatchObject({
+      kind: "lake",
+      records: 50,
+      dataset: "fx_quotes",
+    });
+  });
+
+  it("fails only the message whose S3 write fails, and stores it when redelivered", async () => {
+    const [good] = packed("shardId-000000000002", [JSON.stringify(stockQuote(AT))]);
+    const [bad] = packed("shardId-000000000003", [JSON.stringify(stockQuote(AT + 1))]);
+    const failing = handlerWith(async (plan) => {
+      if (plan.key.includes("shardId-000000000003")) throw new Error("S3 is unavailable (injected)");
+      return putObjectIfAbsent(clients.s3, resources.bucket, plan);
+    });
+
+    const response = await failing({
+      Records: [sqsRecord(good ?? "", "m-good"), sqsRecord(bad ?? "", "m-bad")],
+    });
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-bad" }]);
+    let keys = await listKeys(clients.s3, resources.bucket, "lake/stock_quotes/");
+    expect(keys.map((k) => k.includes("shardId-000000000002"))).toEqual([true]);
+
+    const retried = await handlerWith()({ Records: [sqsRecord(bad ?? "", "m-bad")] });
+    expect(retried.batchItemFailures).toEqual([]);
+    keys = await listKeys(clients.s3, resources.bucket, "lake/stock_quotes/");
+    expect(keys).toHaveLength(2);
+  });
+
+  it("quarantines a body that is not a packed message, with the reason, without failing it", async () => {
+    const response = await handlerWith()({
+      Records: [sqsRecord("definitely not a packed message", "m-junk", AT)],
+    });
+    expect(response.batchItemFailures).toEqual([]);
+    const key = "quarantine/_unrecognised/dt=2026-11-26/hour=10/sqs-m-junk.jsonl.gz";
+    const entry = JSON.parse(gunzipSync(await getBytes(clients.s3, resources.bucket, key)).toString());
+    expect(entry.reason).toBe("invalid_message");
+    expect(entry.raw).toBe("definitely not a packed message");
+    expect(entry.violations[0].rule).toMatch(/^SQS message body is not JSON/);
+  });
+});

@@ -1,0 +1,74 @@
+/** Test helpers around the real emulator host: temp state folders, clients, the AWS CLI. */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { type RunningEmulators, startEmulators } from "../../src/local/emulators.ts";
+import type { Endpoints } from "../../src/local/state.ts";
+
+export async function tempStateDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "ticklake-test-"));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function emulatorsIn(dir: string): Promise<RunningEmulators> {
+  return startEmulators({ stateDir: dir });
+}
+
+/** Debian's awscli: an independent client that proves the endpoints speak AWS. */
+export const AWS_CLI = process.env.TICKLAKE_AWS_CLI ?? "/usr/bin/aws";
+
+export async function awsCli(endpoint: string, args: string[], input?: string): Promise<string> {
+  const run = promisify(execFile);
+  const child = run(AWS_CLI, ["--endpoint-url", endpoint, "--output", "json", ...args], {
+    env: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      AWS_DEFAULT_REGION: "us-east-1",
+      AWS_PAGER: "",
+    },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (input !== undefined) child.child.stdin?.end(input);
+  const { stdout } = await child;
+  return stdout;
+}
+
+export async function listKeys(s3: S3Client, bucket: string, prefix = ""): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+export async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if (!object.Body) throw new Error(`no body for ${key}`);
+  return object.Body.transformToByteArray();
+}
+
+/** Polls `probe` until it returns a value, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export type { Endpoints };
