@@ -10,7 +10,7 @@ import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { KinesisShipper } from "../aws/shipper.ts";
 import { ConfigError } from "../core/errors.ts";
 import { resourceSpec } from "../core/spec.ts";
-import { startEmulators } from "../local/emulators.ts";
+import { type RunningEmulators, startEmulators } from "../local/emulators.ts";
 import { LocalPipeline, type StageCounts } from "../local/pipeline.ts";
 import { ENDPOINTS_FILE } from "../local/state.ts";
 import { build } from "../webserver/app.ts";
@@ -82,16 +82,29 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     );
   }
   const spec = resourceSpec();
-  const emulators = await startEmulators({ stateDir: options.stateDir });
-  const { endpoints } = emulators;
-  out(
-    `emulators: kinesis ${endpoints.kinesis}  sqs/sns/s3 ${endpoints.s3}  (restored ${emulators.restoredObjects} objects)`,
-  );
-  out(`endpoints written to ${join(options.stateDir, ENDPOINTS_FILE)}`);
+  // Listening from the start: a Ctrl-C during start-up also ends in a drained, clean stop.
+  // A second Ctrl-C finds no listener and ends the process at once.
+  let requestStop = () => {};
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = () => {
+      process.off("SIGINT", requestStop);
+      process.off("SIGTERM", requestStop);
+      resolve();
+    };
+  });
+  process.on("SIGINT", requestStop);
+  process.on("SIGTERM", requestStop);
 
+  let emulators: RunningEmulators | undefined;
   let pipeline: LocalPipeline | undefined;
-  let stopping: Promise<UpSummary> | undefined;
+  let durationTimer: NodeJS.Timeout | undefined;
   try {
+    emulators = await startEmulators({ stateDir: options.stateDir });
+    const { endpoints } = emulators;
+    out(
+      `emulators: kinesis ${endpoints.kinesis}  sqs/sns/s3 ${endpoints.s3}  (restored ${emulators.restoredObjects} objects)`,
+    );
+    out(`endpoints written to ${join(options.stateDir, ENDPOINTS_FILE)}`);
     pipeline = await LocalPipeline.start({
       stateDir: options.stateDir,
       spec,
@@ -130,50 +143,43 @@ export async function up(options: UpOptions): Promise<UpSummary> {
       if (counts) out(statusLine(Math.round((Date.now() - started) / 1000), shipper.stats.sent, counts));
     }, 1000);
 
-    const shutdown = async (): Promise<UpSummary> => {
-      out("stopping: web server, then the shipper flushes, then the pipeline drains…");
-      await traffic.stop();
-      feed.stop();
-      await app.close();
-      await shipper.flush();
-      const drained = await running.drain(options.drainTimeoutSeconds * 1000);
-      clearInterval(statusTimer);
-      const counts = await running.counts();
-      const objectsWritten = (await countObjects(running.clients.s3, resources.bucket)) - objectsBefore;
-      const summary: UpSummary = {
-        produced: shipper.stats.sent,
-        bridged: counts.bridged,
-        refused: shipper.stats.refused + feed.refused,
-        stored: counts.stored,
-        quarantined: counts.quarantined,
-        objectsWritten,
-        notifiedObjects: counts.objects,
-        dlq: counts.dlq,
-        drained,
-        balanced: false,
-      };
-      summary.balanced =
-        drained &&
-        summary.bridged >= summary.produced &&
-        summary.bridged === summary.stored + summary.quarantined &&
-        summary.objectsWritten === summary.notifiedObjects &&
-        summary.dlq === 0;
-      return summary;
-    };
+    if (options.duration > 0) durationTimer = setTimeout(requestStop, options.duration * 1000);
+    await stopRequested;
 
-    const summary = await new Promise<UpSummary>((resolve, reject) => {
-      const begin = () => {
-        stopping ??= shutdown();
-        stopping.then(resolve, reject);
-      };
-      if (options.duration > 0) setTimeout(begin, options.duration * 1000);
-      process.once("SIGINT", begin);
-      process.once("SIGTERM", begin);
-    });
+    out("stopping: web server, then the shipper flushes, then the pipeline drains…");
+    await traffic.stop();
+    feed.stop();
+    await app.close();
+    await shipper.flush();
+    const drained = await running.drain(options.drainTimeoutSeconds * 1000);
+    clearInterval(statusTimer);
+    const counts = await running.counts();
+    const objectsWritten = (await countObjects(running.clients.s3, resources.bucket)) - objectsBefore;
+    const summary: UpSummary = {
+      produced: shipper.stats.sent,
+      bridged: counts.bridged,
+      refused: shipper.stats.refused + feed.refused,
+      stored: counts.stored,
+      quarantined: counts.quarantined,
+      objectsWritten,
+      notifiedObjects: counts.objects,
+      dlq: counts.dlq,
+      drained,
+      balanced: false,
+    };
+    summary.balanced =
+      drained &&
+      summary.bridged >= summary.produced &&
+      summary.bridged === summary.stored + summary.quarantined &&
+      summary.objectsWritten === summary.notifiedObjects &&
+      summary.dlq === 0;
     return summary;
   } finally {
+    clearTimeout(durationTimer);
+    process.off("SIGINT", requestStop);
+    process.off("SIGTERM", requestStop);
     await pipeline?.stop();
-    await emulators.stop();
+    await emulators?.stop();
   }
 }
 

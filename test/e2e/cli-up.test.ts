@@ -21,10 +21,14 @@ interface Run {
 }
 
 function startUp(stateDir: string, args: string[]): Run {
-  const child = spawn(process.execPath, [BIN, "--state-dir", stateDir, "up", "--port", "0", "--rate", "40", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, "--state-dir", stateDir, "up", "--port", "0", "--rate", "40", ...args],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    },
+  );
   const output: string[] = [];
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => output.push(...chunk.split("\n")));
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => output.push(...chunk.split("\n")));
@@ -53,115 +57,152 @@ describe("ticklake up", () => {
     await state.remove();
   });
 
-  it(
-    "runs the pipeline that the AWS CLI can watch and feed, and exits 0 with balanced counts",
-    async () => {
-      const run = startUp(state.dir, ["--duration", "25"]);
+  it("runs the pipeline that the AWS CLI can watch and feed, and exits 0 with balanced counts", async () => {
+    const run = startUp(state.dir, ["--duration", "25"]);
+    try {
+      await eventually(
+        async () => (run.output.some((l) => l.startsWith("market API on")) ? true : undefined),
+        60_000,
+        "start",
+      );
+      const endpoints = await readEndpoints(state.dir);
+
+      // The CLI lists and downloads lake objects.
+      const listing = await eventually(
+        async () => {
+          // `s3 ls` exits 1 while the prefix is still empty
+          const text = await awsCli(endpoints.s3, [
+            "s3",
+            "ls",
+            `s3://${spec.bucket.name}/lake/`,
+            "--recursive",
+          ]).catch(() => "");
+          return text.trim() === "" ? undefined : text;
+        },
+        20_000,
+        "lake objects",
+      );
+      const firstKey = listing.trim().split("\n")[0]?.split(/\s+/).pop() ?? "";
+      expect(firstKey).toMatch(
+        /^lake\/\w+\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/shardId-\d+-\d+-\d+\.jsonl\.gz$/,
+      );
+      const clients = localClients(endpoints);
       try {
-        await eventually(async () => (run.output.some((l) => l.startsWith("market API on")) ? true : undefined), 60_000, "start");
-        const endpoints = await readEndpoints(state.dir);
-
-        // The CLI lists and downloads lake objects.
-        const listing = await eventually(
-          async () => {
-            // `s3 ls` exits 1 while the prefix is still empty
-            const text = await awsCli(endpoints.s3, ["s3", "ls", `s3://${spec.bucket.name}/lake/`, "--recursive"]).catch(() => "");
-            return text.trim() === "" ? undefined : text;
-          },
-          20_000,
-          "lake objects",
+        const viaCli = await awsCli(endpoints.s3, [
+          "s3api",
+          "head-object",
+          "--bucket",
+          spec.bucket.name,
+          "--key",
+          firstKey,
+        ]);
+        expect(JSON.parse(viaCli).ContentLength).toBe(
+          (await getBytes(clients.s3, spec.bucket.name, firstKey)).byteLength,
         );
-        const firstKey = listing.trim().split("\n")[0]?.split(/\s+/).pop() ?? "";
-        expect(firstKey).toMatch(/^lake\/\w+\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/shardId-\d+-\d+-\d+\.jsonl\.gz$/);
-        const clients = localClients(endpoints);
-        try {
-          const viaCli = await awsCli(endpoints.s3, ["s3api", "head-object", "--bucket", spec.bucket.name, "--key", firstKey]);
-          expect(JSON.parse(viaCli).ContentLength).toBe((await getBytes(clients.s3, spec.bucket.name, firstKey)).byteLength);
 
-          // The CLI receives SNS notifications from the subscriber queue.
-          const queueUrl = JSON.parse(
-            await awsCli(endpoints.sqs, ["sqs", "get-queue-url", "--queue-name", spec.notificationQueue.name]),
-          ).QueueUrl;
-          const received = await eventually(
-            async () => {
-              const text = await awsCli(endpoints.sqs, ["sqs", "receive-message", "--queue-url", queueUrl, "--max-number-of-messages", "10"]);
-              return text.trim() === "" ? undefined : JSON.parse(text);
-            },
-            10_000,
-            "a notification",
-          );
-          const manifest = JSON.parse(received.Messages[0].Body);
-          expect(manifest).toMatchObject({ v: 1, bucket: spec.bucket.name });
-          expect((await listKeys(clients.s3, spec.bucket.name)).includes(manifest.key)).toBe(true);
+        // The CLI receives SNS notifications from the subscriber queue.
+        const queueUrl = JSON.parse(
+          await awsCli(endpoints.sqs, ["sqs", "get-queue-url", "--queue-name", spec.notificationQueue.name]),
+        ).QueueUrl;
+        const received = await eventually(
+          async () => {
+            const text = await awsCli(endpoints.sqs, [
+              "sqs",
+              "receive-message",
+              "--queue-url",
+              queueUrl,
+              "--max-number-of-messages",
+              "10",
+            ]);
+            return text.trim() === "" ? undefined : JSON.parse(text);
+          },
+          10_000,
+          "a notification",
+        );
+        const manifest = JSON.parse(received.Messages[0].Body);
+        expect(manifest).toMatchObject({ v: 1, bucket: spec.bucket.name });
+        expect((await listKeys(clients.s3, spec.bucket.name)).includes(manifest.key)).toBe(true);
 
-          // A record the CLI puts into the stream appears in the lake.
-          const envelope = envelopeOf("stock.quote", { symbol: "ZZZZ", bid: 10.01, ask: 10.03, last: 10.02, volume: 7 }, { service: "aws-cli", instance: "test" });
-          await awsCli(endpoints.kinesis, [
-            "kinesis",
-            "put-record",
-            "--stream-name",
-            spec.stream.name,
-            "--partition-key",
-            "ZZZZ",
-            "--data",
-            Buffer.from(JSON.stringify(envelope)).toString("base64"),
-          ]);
-          await eventually(
-            async () => {
-              for (const key of await listKeys(clients.s3, spec.bucket.name, "lake/stock_quotes/")) {
-                const text = gunzipSync(await getBytes(clients.s3, spec.bucket.name, key)).toString();
-                if (text.includes(envelope.id)) return key;
-              }
-              return undefined;
-            },
-            15_000,
-            "the CLI's record in the lake",
-          );
-        } finally {
-          clients.destroy();
-        }
-
-        expect(await run.exit).toBe(0);
-        const summary = summaryOf(run);
-        expect(summary["from other producers"]).toMatch(/^1 /);
-        expect(summary["produced + other = stored + quarantined"]).toBe("ok");
-        expect(summary["objects notified"]).toMatch(/ ok$/);
-        expect(summary.DLQ).toBe("0  ok");
-        expect(Number(summary["produced (web server → Kinesis)"])).toBeGreaterThan(500);
+        // A record the CLI puts into the stream appears in the lake.
+        const envelope = envelopeOf(
+          "stock.quote",
+          { symbol: "ZZZZ", bid: 10.01, ask: 10.03, last: 10.02, volume: 7 },
+          { service: "aws-cli", instance: "test" },
+        );
+        await awsCli(endpoints.kinesis, [
+          "kinesis",
+          "put-record",
+          "--stream-name",
+          spec.stream.name,
+          "--partition-key",
+          "ZZZZ",
+          "--data",
+          Buffer.from(JSON.stringify(envelope)).toString("base64"),
+        ]);
+        await eventually(
+          async () => {
+            for (const key of await listKeys(clients.s3, spec.bucket.name, "lake/stock_quotes/")) {
+              const text = gunzipSync(await getBytes(clients.s3, spec.bucket.name, key)).toString();
+              if (text.includes(envelope.id)) return key;
+            }
+            return undefined;
+          },
+          15_000,
+          "the CLI's record in the lake",
+        );
       } finally {
-        run.child.kill("SIGKILL");
+        clients.destroy();
       }
-    },
-    120_000,
-  );
 
-  it(
-    "drains on Ctrl-C, and a restart keeps every object and writes no record twice",
-    async () => {
-      const before = await emulatorsIn(state.dir);
-      const clientsBefore = localClients(before.endpoints);
-      const keysBefore = await listKeys(clientsBefore.s3, spec.bucket.name);
-      clientsBefore.destroy();
-      await before.stop();
-
-      const run = startUp(state.dir, []);
-      await eventually(async () => (run.output.some((l) => /stored [1-9]/.test(l)) ? true : undefined), 60_000, "stored records");
-      run.child.kill("SIGINT");
       expect(await run.exit).toBe(0);
+      const summary = summaryOf(run);
+      expect(summary["from other producers"]).toMatch(/^1 /);
+      expect(summary["produced + other = stored + quarantined"]).toBe("ok");
+      expect(summary["objects notified"]).toMatch(/ ok$/);
+      expect(summary.DLQ).toBe("0  ok");
+      expect(Number(summary["produced (web server → Kinesis)"])).toBeGreaterThan(500);
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+  }, 120_000);
+
+  it("drains on Ctrl-C, and a restart keeps every object and writes no record twice", async () => {
+    const own = await tempStateDir();
+    try {
+      const run = startUp(own.dir, []);
+      await eventually(
+        async () => (run.output.some((l) => /\| stored [1-9]/.test(l)) ? true : undefined),
+        60_000,
+        "stored records",
+      );
+      run.child.kill("SIGINT");
+      expect(await run.exit, run.output.join("\n")).toBe(0);
       expect(summaryOf(run)["produced + other = stored + quarantined"]).toBe("ok");
 
-      const again = startUp(state.dir, ["--duration", "5"]);
-      expect(await again.exit).toBe(0);
+      const between = await emulatorsIn(own.dir);
+      const clientsBetween = localClients(between.endpoints);
+      const keysBefore = await listKeys(clientsBetween.s3, spec.bucket.name);
+      clientsBetween.destroy();
+      await between.stop();
+      expect(keysBefore.length).toBeGreaterThan(0);
+
+      const again = startUp(own.dir, ["--duration", "5"]);
+      expect(await again.exit, again.output.join("\n")).toBe(0);
+      // Nothing from the first run was left in the stream to bridge again.
       expect(summaryOf(again)["from other producers"]).toMatch(/^0 /);
 
-      const after = await emulatorsIn(state.dir);
+      const after = await emulatorsIn(own.dir);
       const clients = localClients(after.endpoints);
       try {
         const keys = await listKeys(clients.s3, spec.bucket.name);
         for (const key of keysBefore) expect(keys).toContain(key);
+        expect(keys.length).toBeGreaterThan(keysBefore.length);
         const ids: string[] = [];
         for (const key of keys.filter((k) => k.startsWith("lake/"))) {
-          const lines = gunzipSync(await getBytes(clients.s3, spec.bucket.name, key)).toString().trim().split("\n");
+          const lines = gunzipSync(await getBytes(clients.s3, spec.bucket.name, key))
+            .toString()
+            .trim()
+            .split("\n");
           ids.push(...lines.map((line) => JSON.parse(line).id as string));
         }
         expect(new Set(ids).size).toBe(ids.length);
@@ -169,7 +210,8 @@ describe("ticklake up", () => {
         clients.destroy();
         await after.stop();
       }
-    },
-    120_000,
-  );
+    } finally {
+      await own.remove();
+    }
+  }, 120_000);
 });

@@ -38,7 +38,10 @@ const MALFORMED = [
 interface LakeContents {
   keys: string[];
   records: Array<{ key: string; event: Envelope }>;
-  quarantined: Array<{ key: string; entry: { violations: unknown[]; raw: { text?: string }; source: { sequenceNumber: string } } }>;
+  quarantined: Array<{
+    key: string;
+    entry: { violations: unknown[]; raw: { text?: string }; source: { sequenceNumber: string } };
+  }>;
 }
 
 async function readLake(pipeline: LocalPipeline): Promise<LakeContents> {
@@ -47,7 +50,10 @@ async function readLake(pipeline: LocalPipeline): Promise<LakeContents> {
   const keys = await listKeys(s3, bucket);
   const contents: LakeContents = { keys, records: [], quarantined: [] };
   for (const key of keys) {
-    const lines = gunzipSync(await getBytes(s3, bucket, key)).toString("utf8").trim().split("\n");
+    const lines = gunzipSync(await getBytes(s3, bucket, key))
+      .toString("utf8")
+      .trim()
+      .split("\n");
     for (const line of lines) {
       if (key.startsWith("lake/")) contents.records.push({ key, event: JSON.parse(line) });
       else contents.quarantined.push({ key, entry: JSON.parse(line) });
@@ -57,7 +63,10 @@ async function readLake(pipeline: LocalPipeline): Promise<LakeContents> {
 }
 
 async function runBatch(pipeline: LocalPipeline, texts: Array<{ text: string; key: string }>): Promise<void> {
-  const shipper = new KinesisShipper({ kinesis: pipeline.clients.kinesis, streamName: pipeline.resources.streamName });
+  const shipper = new KinesisShipper({
+    kinesis: pipeline.clients.kinesis,
+    streamName: pipeline.resources.streamName,
+  });
   for (const { text, key } of texts) shipper.shipRaw(text, key);
   await shipper.flush();
   expect(shipper.stats.sent).toBe(texts.length);
@@ -85,7 +94,11 @@ describe("end to end: web-server logs → Kinesis → bridge → SQS → process
   it("stores N known events exactly once each, in their event-time partitions, and quarantines M malformed ones", async () => {
     const texts = first.map((event, i) => ({ text: JSON.stringify(event), key: `k${i % 17}` }));
     // Malformed records ride among the good ones: the rest of their batches must still be stored.
-    const mixed = [...texts.slice(0, 1_000), ...MALFORMED.map((text, i) => ({ text, key: `bad${i}` })), ...texts.slice(1_000)];
+    const mixed = [
+      ...texts.slice(0, 1_000),
+      ...MALFORMED.map((text, i) => ({ text, key: `bad${i}` })),
+      ...texts.slice(1_000),
+    ];
     await runBatch(pipeline, mixed);
 
     afterFirst = await readLake(pipeline);
@@ -116,7 +129,8 @@ describe("end to end: web-server logs → Kinesis → bridge → SQS → process
     expect(new Set(manifests.keys())).toEqual(new Set(afterFirst.keys));
     for (const key of afterFirst.keys) {
       const inObject =
-        afterFirst.records.filter((r) => r.key === key).length + afterFirst.quarantined.filter((q) => q.key === key).length;
+        afterFirst.records.filter((r) => r.key === key).length +
+        afterFirst.quarantined.filter((q) => q.key === key).length;
       expect(manifests.get(key)?.records).toBe(inObject);
     }
   });
@@ -128,7 +142,10 @@ describe("end to end: web-server logs → Kinesis → bridge → SQS → process
     pipeline = await LocalPipeline.start({ stateDir: state.dir, spec, endpoints: emulators.endpoints });
 
     const second = knownEvents(500, 10_000);
-    await runBatch(pipeline, second.map((event, i) => ({ text: JSON.stringify(event), key: `k${i % 5}` })));
+    await runBatch(
+      pipeline,
+      second.map((event, i) => ({ text: JSON.stringify(event), key: `k${i % 5}` })),
+    );
 
     const afterSecond = await readLake(pipeline);
     // Every earlier object is still there, unchanged in number.
