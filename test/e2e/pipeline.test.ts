@@ -3,10 +3,13 @@
  * out in the lake, in the right partitions, one notification per object; malformed records in
  * quarantine with reasons; and a restart that neither loses nor rewrites anything.
  */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
-import { DATASET_OF, type Envelope } from "../../src/core/events.ts";
+import { send } from "../../src/cli/send.ts";
+import { DATASET_OF, type Envelope, validateRecord } from "../../src/core/events.ts";
 import { hourPartitionOf, parseObjectKey } from "../../src/core/layout.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
 import type { RunningEmulators } from "../../src/local/emulators.ts";
@@ -156,5 +159,25 @@ describe("end to end: web-server logs → Kinesis → bridge → SQS → process
     // Only the new records were bridged: the checkpoints survived the restart.
     expect(pipeline.bridge.stats.recordsDelivered).toBe(second.length);
     expect((await pipeline.counts()).objects).toBe(afterSecond.keys.length - afterFirst.keys.length);
+  });
+
+  it("`ticklake send` of the shipped examples stores their 24 valid envelopes and quarantines the 4 others", async () => {
+    const before = await readLake(pipeline);
+    const file = fileURLToPath(new URL("../../examples/sample-events.ndjson", import.meta.url));
+    const result = await send(pipeline.clients, pipeline.resources.streamName, file);
+    expect(result).toEqual({ lines: 28, sent: 28, invalid: 4 });
+    expect(await pipeline.drain(90_000)).toBe(true);
+
+    const after = await readLake(pipeline);
+    const lines = readFileSync(file, "utf8").trim().split("\n");
+    const exampleIds = lines.flatMap((line) => {
+      const verdict = validateRecord(line);
+      return verdict.ok ? [verdict.event.id] : [];
+    });
+    const newIds = after.records
+      .map((r) => r.event.id)
+      .filter((id) => !before.records.some((r) => r.event.id === id));
+    expect(newIds.sort()).toEqual(exampleIds.sort());
+    expect(after.quarantined.length - before.quarantined.length).toBe(4);
   });
 });
