@@ -22,7 +22,7 @@ export async function putObjectIfAbsent(
         Key: plan.key,
         Body: plan.body,
         ContentType: plan.contentType,
-        ContentEncoding: plan.contentEncoding,
+        ...(plan.contentEncoding ? { ContentEncoding: plan.contentEncoding } : {}),
         IfNoneMatch: "*",
         Metadata: { records: String(plan.records), dataset: plan.dataset },
       }),

@@ -27,21 +27,32 @@ export const DATASETS = Object.values(DATASET_OF) as Dataset[];
 /** Records that are not even JSON envelopes are grouped under this name before quarantine. */
 export const UNRECOGNISED_DATASET = "_unrecognised";
 
+/** What the lake's columns need to know beyond a field's zod type. */
+export interface ColumnHint {
+  /** The field is a decimal with this scale: a DECIMAL(18, scale) column. */
+  decimalPlaces: number;
+}
+export const columnHints = z.registry<ColumnHint>();
+
 const price = (places: number) =>
   z
     .number()
     .positive()
     .refine((value) => hasAtMostPlaces(value, places), {
       message: `must have at most ${places} decimal places`,
-    });
+    })
+    .register(columnHints, { decimalPlaces: places });
+
+/** FX prices: 5 decimals at most; JPY-quoted pairs 3, checked with the pair below. */
+const fxPrice = z.number().positive().register(columnHints, { decimalPlaces: 5 });
 
 const stockSymbol = z.string().regex(/^[A-Z]{1,5}(\.[A-Z])?$/, "must be 1-5 capital letters");
 
 export const FxQuoteData = z
   .strictObject({
     pair: z.enum(FX_PAIRS),
-    bid: z.number().positive(),
-    ask: z.number().positive(),
+    bid: fxPrice,
+    ask: fxPrice,
   })
   .check((ctx) => {
     const { pair, bid, ask } = ctx.value;

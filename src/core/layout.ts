@@ -9,8 +9,8 @@ import type { MessageIdentity } from "./packing.ts";
 
 export const LAKE_PREFIX = "lake/";
 export const QUARANTINE_PREFIX = "quarantine/";
-/** Extension of lake objects: gzip-compressed newline-delimited JSON for now. */
-export const LAKE_EXTENSION = "jsonl.gz";
+/** Extension of lake objects. */
+export const LAKE_EXTENSION = "parquet";
 
 export interface HourPartition {
   /** UTC date, YYYY-MM-DD. */

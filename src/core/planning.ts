@@ -1,11 +1,14 @@
 /**
- * What the processor writes for one packed message: one lake object per dataset and hour
- * partition of its valid records, and one quarantine object for the rest. Pure: no I/O.
+ * What the processor writes for one packed message: one Parquet lake object per dataset and
+ * hour partition of its valid records, and one gzip NDJSON quarantine object for the rest.
+ * Pure: no I/O.
  */
+import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { z } from "zod";
 import {
   type Dataset,
+  type Envelope,
   SCHEMA_VERSION,
   UNRECOGNISED_DATASET,
   type Violation,
@@ -13,6 +16,7 @@ import {
 } from "./events.ts";
 import { type HourPartition, hourPartitionOf, lakeKeyFor, objectIdOf, quarantineKeyFor } from "./layout.ts";
 import { type PackedMessage, type PackedRecord, recordText } from "./packing.ts";
+import { encodeParquet, PARQUET_CONTENT_TYPE } from "./parquet.ts";
 
 export interface ObjectPlan {
   kind: "lake" | "quarantine";
@@ -21,7 +25,8 @@ export interface ObjectPlan {
   partition: HourPartition;
   body: Uint8Array;
   contentType: string;
-  contentEncoding: string;
+  /** `gzip` for quarantine objects; Parquet compresses inside the file. */
+  contentEncoding?: string;
   records: number;
   /** Event time (lake) or arrival time (quarantine) bounds, ISO-8601. */
   minTime: string;
@@ -43,7 +48,7 @@ function gzipLines(lines: readonly string[]): Uint8Array {
 interface Group {
   dataset: Dataset;
   partition: HourPartition;
-  lines: string[];
+  events: Envelope[];
   minMs: number;
   maxMs: number;
 }
@@ -74,10 +79,10 @@ export function planObjects(message: PackedMessage): ObjectPlan[] {
     const groupKey = `${verdict.dataset}/${partition.dt}/${partition.hour}`;
     let group = groups.get(groupKey);
     if (!group) {
-      group = { dataset: verdict.dataset, partition, lines: [], minMs: eventMs, maxMs: eventMs };
+      group = { dataset: verdict.dataset, partition, events: [], minMs: eventMs, maxMs: eventMs };
       groups.set(groupKey, group);
     }
-    group.lines.push(JSON.stringify(verdict.event));
+    group.events.push(verdict.event);
     group.minMs = Math.min(group.minMs, eventMs);
     group.maxMs = Math.max(group.maxMs, eventMs);
   }
@@ -87,10 +92,9 @@ export function planObjects(message: PackedMessage): ObjectPlan[] {
     key: lakeKeyFor(group.dataset, group.partition, message),
     dataset: group.dataset,
     partition: group.partition,
-    body: gzipLines(group.lines),
-    contentType: "application/x-ndjson",
-    contentEncoding: "gzip",
-    records: group.lines.length,
+    body: encodeParquet(group.dataset, group.events),
+    contentType: PARQUET_CONTENT_TYPE,
+    records: group.events.length,
     minTime: new Date(group.minMs).toISOString(),
     maxTime: new Date(group.maxMs).toISOString(),
   }));
@@ -130,6 +134,9 @@ export const ObjectManifest = z.strictObject({
   minTime: z.string(),
   maxTime: z.string(),
   bytes: z.int().nonnegative(),
+  /** SHA-256 of the object's bytes, hex. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  contentType: z.string(),
   schemaVersion: z.int(),
   /** The packed message the object came from; null for a malformed SQS message. */
   source: z
@@ -155,6 +162,8 @@ export function manifestFor(
     minTime: plan.minTime,
     maxTime: plan.maxTime,
     bytes: plan.body.byteLength,
+    sha256: createHash("sha256").update(plan.body).digest("hex"),
+    contentType: plan.contentType,
     schemaVersion: SCHEMA_VERSION,
     source: message
       ? {

@@ -16,8 +16,6 @@ export const ProcessorConfig = z.object({
   TOPIC_ARN: z
     .string()
     .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/, "must be an SNS topic ARN"),
-  /** Messages of one invocation processed at once. */
-  MESSAGE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
 });
 export type ProcessorConfig = z.infer<typeof ProcessorConfig>;
 

@@ -1,10 +1,13 @@
 /**
- * Processor function: packed SQS messages → lake and quarantine objects in S3, one SNS
- * manifest per object (DESIGN §1, §3). Bad records never fail a message; only infrastructure
- * errors do, and then only that message is reported in `batchItemFailures`.
+ * Processor function: packed SQS messages → Parquet lake objects and quarantine objects in S3,
+ * one SNS manifest per object (DESIGN §1, §3). Bad records never fail a message; only
+ * infrastructure errors do, and then only that message is reported in `batchItemFailures`
+ * (Powertools batch utility).
  */
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { createClients, endpointsFromEnv } from "../aws/clients.ts";
 import { publishManifest, putObjectIfAbsent, type WriteOutcome } from "../aws/lake.ts";
 import { PackedMessageError } from "../core/errors.ts";
@@ -20,10 +23,10 @@ import { ProcessorConfig, readConfig } from "./config.ts";
 
 export interface ProcessorDeps {
   bucket: string;
-  messageConcurrency: number;
   putObjectIfAbsent(plan: ObjectPlan): Promise<WriteOutcome>;
   publish(manifest: ObjectManifest): Promise<void>;
   logger: Logger;
+  metrics: Metrics;
 }
 
 function planFor(record: SQSRecord): { plans: ObjectPlan[]; message: PackedMessage | undefined } {
@@ -41,52 +44,64 @@ function planFor(record: SQSRecord): { plans: ObjectPlan[]; message: PackedMessa
 }
 
 export function makeProcessorHandler(deps: ProcessorDeps) {
+  const { logger, metrics } = deps;
+
   const processRecord = async (record: SQSRecord) => {
-    const { plans, message } = planFor(record);
-    for (const plan of plans) {
-      const outcome = await deps.putObjectIfAbsent(plan);
-      if (outcome === "exists") deps.logger.info("object already written", { key: plan.key });
-      // Published after the write, also when the object existed: the earlier attempt may have
-      // died between write and publish. Subscribers dedupe on the key.
-      await deps.publish(manifestFor(plan, deps.bucket, message));
+    try {
+      const { plans, message } = planFor(record);
+      for (const plan of plans) {
+        const outcome = await deps.putObjectIfAbsent(plan);
+        if (outcome === "exists") {
+          logger.info("object already written", { key: plan.key });
+          metrics.addMetric("ObjectsAlreadyPresent", MetricUnit.Count, 1);
+        } else {
+          metrics.addMetric("ObjectsWritten", MetricUnit.Count, 1);
+          metrics.addMetric(
+            plan.kind === "lake" ? "RecordsStored" : "RecordsQuarantined",
+            MetricUnit.Count,
+            plan.records,
+          );
+          metrics.addMetric("BytesWritten", MetricUnit.Bytes, plan.body.byteLength);
+        }
+        // Published after the write, also when the object existed: the earlier attempt may have
+        // died between write and publish. Subscribers dedupe on the key.
+        await deps.publish(manifestFor(plan, deps.bucket, message));
+      }
+    } catch (error) {
+      logger.error("message failed; it will be retried", { messageId: record.messageId, error });
+      metrics.addMetric("MessagesFailed", MetricUnit.Count, 1);
+      throw error;
     }
   };
 
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < event.Records.length) {
-        const record = event.Records[next++] as SQSRecord;
-        try {
-          await processRecord(record);
-        } catch (error) {
-          deps.logger.error("message failed; it will be retried", { messageId: record.messageId, error });
-          batchItemFailures.push({ itemIdentifier: record.messageId });
-        }
-      }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(deps.messageConcurrency, event.Records.length) }, worker),
-    );
-    return { batchItemFailures };
+  return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+    try {
+      // Messages are independent; a Lambda SQS batch is at most 6 MB, so all at once is bounded.
+      return await processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), {
+        ...(context ? { context } : {}),
+        processInParallel: true,
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      metrics.publishStoredMetrics();
+    }
   };
 }
 
 let cached: ReturnType<typeof makeProcessorHandler> | undefined;
 
 /** The Lambda entry point: dependencies built once per execution environment. */
-export const handler = (event: SQSEvent) => {
+export const handler = (event: SQSEvent, context?: Context) => {
   if (!cached) {
     const config = readConfig(ProcessorConfig, process.env);
     const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
     cached = makeProcessorHandler({
       bucket: config.BUCKET_NAME,
-      messageConcurrency: config.MESSAGE_CONCURRENCY,
       putObjectIfAbsent: (plan) => putObjectIfAbsent(clients.s3, config.BUCKET_NAME, plan),
       publish: (manifest) => publishManifest(clients.sns, config.TOPIC_ARN, manifest),
       logger: new Logger({ serviceName: "ticklake-processor" }),
+      metrics: new Metrics({ namespace: "ticklake", serviceName: "ticklake-processor" }),
     });
   }
-  return cached(event);
+  return cached(event, context);
 };

@@ -48,6 +48,8 @@ export function functionEnv(endpoints: Endpoints, settings: Record<string, strin
     AWS_ENDPOINT_URL_SNS: endpoints.sns,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "WARN",
+    // EMF metrics mean something in CloudWatch; locally they would only flood the terminal.
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
     // The main process already warned once about the SDK's Node.js support; workers need not.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     ...settings,

@@ -3,12 +3,12 @@
  * the AWS CLI while it runs, stopped by --duration and by Ctrl-C (SIGINT), then restarted.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envelopeOf } from "../../src/core/events.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
 import { localClients } from "../../src/local/pipeline.ts";
 import { readEndpoints } from "../../src/local/state.ts";
+import { lakeEnvelopes } from "../support/duckdb.ts";
 import { awsCli, emulatorsIn, eventually, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
 
 const spec = resourceSpec();
@@ -83,9 +83,7 @@ describe("ticklake up", () => {
         "lake objects",
       );
       const firstKey = listing.trim().split("\n")[0]?.split(/\s+/).pop() ?? "";
-      expect(firstKey).toMatch(
-        /^lake\/\w+\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/shardId-\d+-\d+-\d+\.jsonl\.gz$/,
-      );
+      expect(firstKey).toMatch(/^lake\/\w+\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/shardId-\d+-\d+-\d+\.parquet$/);
       const clients = localClients(endpoints);
       try {
         const viaCli = await awsCli(endpoints.s3, [
@@ -139,17 +137,20 @@ describe("ticklake up", () => {
           "--data",
           Buffer.from(JSON.stringify(envelope)).toString("base64"),
         ]);
-        await eventually(
+        const arrived = await eventually(
           async () => {
-            for (const key of await listKeys(clients.s3, spec.bucket.name, "lake/stock_quotes/")) {
-              const text = gunzipSync(await getBytes(clients.s3, spec.bucket.name, key)).toString();
-              if (text.includes(envelope.id)) return key;
-            }
-            return undefined;
+            const keys = await listKeys(clients.s3, spec.bucket.name, "lake/stock_quotes/");
+            const stored = await lakeEnvelopes(
+              await Promise.all(
+                keys.map(async (key) => ({ key, bytes: await getBytes(clients.s3, spec.bucket.name, key) })),
+              ),
+            );
+            return stored.find((row) => row.event.id === envelope.id)?.event;
           },
           15_000,
           "the CLI's record in the lake",
         );
+        expect(arrived).toEqual(envelope);
       } finally {
         clients.destroy();
       }
@@ -197,14 +198,12 @@ describe("ticklake up", () => {
         const keys = await listKeys(clients.s3, spec.bucket.name);
         for (const key of keysBefore) expect(keys).toContain(key);
         expect(keys.length).toBeGreaterThan(keysBefore.length);
-        const ids: string[] = [];
-        for (const key of keys.filter((k) => k.startsWith("lake/"))) {
-          const lines = gunzipSync(await getBytes(clients.s3, spec.bucket.name, key))
-            .toString()
-            .trim()
-            .split("\n");
-          ids.push(...lines.map((line) => JSON.parse(line).id as string));
-        }
+        const lake = await Promise.all(
+          keys
+            .filter((key) => key.startsWith("lake/"))
+            .map(async (key) => ({ key, bytes: await getBytes(clients.s3, spec.bucket.name, key) })),
+        );
+        const ids = (await lakeEnvelopes(lake)).map((row) => row.event.id);
         expect(new Set(ids).size).toBe(ids.length);
       } finally {
         clients.destroy();

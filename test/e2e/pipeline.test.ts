@@ -14,6 +14,7 @@ import { hourPartitionOf, parseObjectKey } from "../../src/core/layout.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
 import type { RunningEmulators } from "../../src/local/emulators.ts";
 import { LocalPipeline } from "../../src/local/pipeline.ts";
+import { lakeEnvelopes } from "../support/duckdb.ts";
 import { fxQuote, httpRequest, newsArticle, stockQuote } from "../support/factories.ts";
 import { emulatorsIn, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
 
@@ -52,16 +53,18 @@ async function readLake(pipeline: LocalPipeline): Promise<LakeContents> {
   const bucket = pipeline.resources.bucket;
   const keys = await listKeys(s3, bucket);
   const contents: LakeContents = { keys, records: [], quarantined: [] };
+  const lake: Array<{ key: string; bytes: Uint8Array }> = [];
   for (const key of keys) {
-    const lines = gunzipSync(await getBytes(s3, bucket, key))
-      .toString("utf8")
-      .trim()
-      .split("\n");
-    for (const line of lines) {
-      if (key.startsWith("lake/")) contents.records.push({ key, event: JSON.parse(line) });
-      else contents.quarantined.push({ key, entry: JSON.parse(line) });
+    const bytes = await getBytes(s3, bucket, key);
+    if (key.startsWith("lake/")) {
+      lake.push({ key, bytes });
+      continue;
+    }
+    for (const line of gunzipSync(bytes).toString("utf8").trim().split("\n")) {
+      contents.quarantined.push({ key, entry: JSON.parse(line) });
     }
   }
+  contents.records = await lakeEnvelopes(lake);
   return contents;
 }
 

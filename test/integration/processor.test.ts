@@ -1,5 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "../../src/aws/clients.ts";
 import { publishManifest, putObjectIfAbsent } from "../../src/aws/lake.ts";
@@ -11,6 +12,7 @@ import { makeProcessorHandler } from "../../src/functions/processor.ts";
 import type { RunningEmulators } from "../../src/local/emulators.ts";
 import { localClients } from "../../src/local/pipeline.ts";
 import { type Provisioned, provision } from "../../src/local/provisioner.ts";
+import { parquetEnvelopes } from "../support/duckdb.ts";
 import { fxQuote, sqsRecord, stockQuote, streamRecords } from "../support/factories.ts";
 import { emulatorsIn, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
 
@@ -26,10 +28,10 @@ describe("processor against the local S3 and SNS", () => {
   const handlerWith = (put = (plan: ObjectPlan) => putObjectIfAbsent(clients.s3, resources.bucket, plan)) =>
     makeProcessorHandler({
       bucket: resources.bucket,
-      messageConcurrency: 4,
       putObjectIfAbsent: put,
       publish: (manifest) => publishManifest(clients.sns, resources.topicArn, manifest),
       logger,
+      metrics: new Metrics({ namespace: "ticklake-test" }),
     });
 
   const packed = (shardId: string, texts: string[]) => {
@@ -69,11 +71,11 @@ describe("processor against the local S3 and SNS", () => {
 
     const keys = await listKeys(clients.s3, resources.bucket, "lake/fx_quotes/");
     expect(keys).toHaveLength(1);
-    const lines = gunzipSync(await getBytes(clients.s3, resources.bucket, keys[0] ?? ""))
-      .toString()
-      .trim()
-      .split("\n");
-    expect(lines.map((line) => JSON.parse(line).id)).toEqual(envelopes.map((e) => e.id));
+    const stored = await parquetEnvelopes(
+      "fx_quotes",
+      await getBytes(clients.s3, resources.bucket, keys[0] ?? ""),
+    );
+    expect(stored).toEqual(envelopes);
 
     while ((await tap.receiveOnce(0)) > 0) {}
     expect(tap.tally.messages).toBe(3);

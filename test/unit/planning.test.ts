@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseObjectKey } from "../../src/core/layout.ts";
 import { packRecords } from "../../src/core/packing.ts";
 import { manifestFor, ObjectManifest, planMalformedMessage, planObjects } from "../../src/core/planning.ts";
+import { parquetEnvelopes, parquetSchema } from "../support/duckdb.ts";
 import { fxQuote, streamRecords } from "../support/factories.ts";
 
 const HOUR_09 = Date.UTC(2026, 10, 26, 9, 59, 59, 999);
@@ -14,7 +15,7 @@ function lines(body: Uint8Array): string[] {
 }
 
 describe("planObjects", () => {
-  it("splits a message whose records span two hours into one object per hour partition", () => {
+  it("splits a message whose records span two hours into one object per hour partition", async () => {
     const records = streamRecords(
       [fxQuote(HOUR_09), fxQuote(HOUR_10), fxQuote(HOUR_10 + 5)].map((e) => JSON.stringify(e)),
     );
@@ -25,20 +26,19 @@ describe("planObjects", () => {
     expect(plans.map((p) => [p.kind, p.key, p.records])).toEqual([
       [
         "lake",
-        `lake/fx_quotes/dt=2026-11-26/hour=09/shardId-000000000000-${message.firstSeq}-${message.lastSeq}.jsonl.gz`,
+        `lake/fx_quotes/dt=2026-11-26/hour=09/shardId-000000000000-${message.firstSeq}-${message.lastSeq}.parquet`,
         1,
       ],
       [
         "lake",
-        `lake/fx_quotes/dt=2026-11-26/hour=10/shardId-000000000000-${message.firstSeq}-${message.lastSeq}.jsonl.gz`,
+        `lake/fx_quotes/dt=2026-11-26/hour=10/shardId-000000000000-${message.firstSeq}-${message.lastSeq}.parquet`,
         2,
       ],
     ]);
     expect(plans[1]?.minTime).toBe("2026-11-26T10:00:00.000Z");
     expect(plans[1]?.maxTime).toBe("2026-11-26T10:00:00.005Z");
-    expect(lines(plans[0]?.body ?? new Uint8Array()).map((l) => JSON.parse(l).ts)).toEqual([
-      "2026-11-26T09:59:59.999Z",
-    ]);
+    const early = await parquetEnvelopes("fx_quotes", plans[0]?.body ?? new Uint8Array());
+    expect(early.map((e) => e.ts)).toEqual(["2026-11-26T09:59:59.999Z"]);
   });
 
   it("maps the same message to the same keys every time", () => {
@@ -80,12 +80,23 @@ describe("planObjects", () => {
     });
   });
 
-  it("writes valid records re-serialised, one JSON envelope a line", () => {
-    const envelope = fxQuote(HOUR_10);
-    const [message] = packRecords(streamRecords([`  ${JSON.stringify(envelope)}  `]), OPTIONS);
+  it("writes valid records as Parquet that DuckDB reads back exactly, with the derived schema", async () => {
+    const envelopes = [fxQuote(HOUR_10), fxQuote(HOUR_10 + 1, "USDJPY"), fxQuote(HOUR_10 + 2)];
+    const [message] = packRecords(streamRecords(envelopes.map((e) => ` ${JSON.stringify(e)} `)), OPTIONS);
     if (!message) throw new Error("no message");
     const [plan] = planObjects(message);
-    expect(lines(plan?.body ?? new Uint8Array())).toEqual([JSON.stringify(envelope)]);
+    expect(plan?.contentType).toBe("application/vnd.apache.parquet");
+    expect(await parquetEnvelopes("fx_quotes", plan?.body ?? new Uint8Array())).toEqual(envelopes);
+    expect(await parquetSchema(plan?.body ?? new Uint8Array())).toEqual([
+      { name: "v", type: "INTEGER" },
+      { name: "id", type: "VARCHAR" },
+      { name: "ts", type: "TIMESTAMP WITH TIME ZONE" },
+      { name: "source_service", type: "VARCHAR" },
+      { name: "source_instance", type: "VARCHAR" },
+      { name: "pair", type: "VARCHAR" },
+      { name: "bid", type: "DECIMAL(18,5)" },
+      { name: "ask", type: "DECIMAL(18,5)" },
+    ]);
   });
 });
 

@@ -1,0 +1,88 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { describe, expect, it } from "vitest";
+import { columnsOf, sqlTypeOf } from "../../src/core/columns.ts";
+import { DATASET_OF, DATASETS, type Dataset, type Envelope, envelopeOf } from "../../src/core/events.ts";
+import { encodeParquet } from "../../src/core/parquet.ts";
+import { MarketSimulator } from "../../src/core/simulator.ts";
+import { parquetEnvelopes, parquetSchema } from "../support/duckdb.ts";
+import { fxQuote, httpRequest, newsArticle, stockQuote } from "../support/factories.ts";
+
+const START = Date.UTC(2026, 10, 26, 14, 0, 0, 7);
+const SOURCE = { service: "test", instance: "t1" };
+
+function simulatedEnvelopes(count: number): Envelope[] {
+  const sim = new MarketSimulator({ seed: 11, startMs: START });
+  const out: Envelope[] = [];
+  for (let step = 1; out.length < count; step++) {
+    const tick = sim.advance(START + step * 997);
+    for (const quote of tick.fx) out.push(envelopeOf("fx.quote", quote, SOURCE, tick.atMs));
+    for (const quote of tick.stocks) out.push(envelopeOf("stock.quote", quote, SOURCE, tick.atMs));
+    for (const article of tick.news) out.push(envelopeOf("news.article", article, SOURCE, tick.atMs));
+  }
+  return out;
+}
+
+describe("Parquet encoding, read back by DuckDB", () => {
+  it.each([
+    ["fx_quotes", [fxQuote(START), fxQuote(START + 1, "USDJPY")]],
+    ["stock_quotes", [stockQuote(START), stockQuote(START + 999, "BRK.B")]],
+    [
+      "news",
+      [newsArticle(START), { ...newsArticle(START + 5), data: { ...newsArticle(START).data, symbols: [] } }],
+    ],
+    ["http_requests", [httpRequest(START), httpRequest(START + 86_400_000)]],
+  ] as Array<[Dataset, Envelope[]]>)(
+    "round-trips %s exactly, with the derived column types",
+    async (dataset, envelopes) => {
+      const bytes = encodeParquet(dataset, envelopes);
+      expect(await parquetEnvelopes(dataset, bytes)).toEqual(envelopes);
+      expect(await parquetSchema(bytes)).toEqual(
+        columnsOf(dataset).map((column) => ({ name: column.name, type: sqlTypeOf(column.type, "duckdb") })),
+      );
+    },
+  );
+
+  it("keeps every simulated price exact to its precision across thousands of rows", async () => {
+    const envelopes = simulatedEnvelopes(5_000);
+    for (const dataset of DATASETS) {
+      const rows = envelopes.filter((e) => DATASET_OF[e.type] === dataset);
+      if (rows.length === 0) continue;
+      expect(await parquetEnvelopes(dataset, encodeParquet(dataset, rows))).toEqual(rows);
+    }
+  });
+
+  it("writes one ZSTD row group per object with dictionary-encoded symbols and ticklake metadata", async () => {
+    const rows = simulatedEnvelopes(3_000).filter((e) => e.type === "stock.quote");
+    const dir = await mkdtemp(join(tmpdir(), "ticklake-pq-"));
+    const path = join(dir, "o.parquet");
+    await writeFile(path, encodeParquet("stock_quotes", rows));
+    const instance = await DuckDBInstance.create(":memory:");
+    const connection = await instance.connect();
+    try {
+      const meta = (
+        await connection.runAndReadAll(
+          `SELECT path_in_schema AS col, row_group_id AS rg, compression, encodings FROM parquet_metadata('${path}')`,
+        )
+      ).getRowObjectsJS();
+      expect(new Set(meta.map((m) => m.rg))).toEqual(new Set([0n]));
+      expect(new Set(meta.map((m) => m.compression))).toEqual(new Set(["ZSTD"]));
+      expect(String(meta.find((m) => m.col === "symbol")?.encodings)).toContain("RLE_DICTIONARY");
+      const kv = (
+        await connection.runAndReadAll(
+          `SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata('${path}') WHERE decode(key) LIKE 'ticklake.%'`,
+        )
+      ).getRowObjectsJS();
+      expect(Object.fromEntries(kv.map((row) => [row.k, row.v]))).toEqual({
+        "ticklake.dataset": "stock_quotes",
+        "ticklake.schema_version": "1",
+      });
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
