@@ -1,12 +1,14 @@
 /** The `ticklake` command line. Exit codes: 0 ok, 1 the run failed its checks, 2 bad usage. */
-import { Command, InvalidArgumentError } from "commander";
-import { createClients } from "../aws/clients.ts";
+import { join } from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { ObjectSync } from "../aws/object-sync.ts";
 import { TicklakeError } from "../core/errors.ts";
 import { resourceSpec } from "../core/spec.ts";
-import { localClients } from "../local/pipeline.ts";
-import { readEndpoints, stateDirFrom } from "../local/state.ts";
-import { integer, number, option, Target } from "./options.ts";
+import { stateDirFrom } from "../local/state.ts";
+import { integer, number, option, type Target } from "./options.ts";
+import { formatResult, runQuery } from "./query.ts";
 import { send } from "./send.ts";
+import { resolveTarget } from "./targets.ts";
 import { formatSummary, up } from "./up.ts";
 
 const program = new Command()
@@ -19,12 +21,19 @@ const program = new Command()
   )
   .showHelpAfterError();
 
-const targetOption = (value: string) => {
-  const parsed = Target.safeParse(value);
-  if (!parsed.success)
-    throw new InvalidArgumentError(`must be one of local, localstack, aws (got "${value}")`);
-  return parsed.data;
-};
+const targetOption = () =>
+  new Option("--target <target>", "where the pipeline runs")
+    .choices(["local", "localstack", "aws"])
+    .default("local");
+
+/** Options naming resources on AWS, until the deployed stack's outputs are read. */
+const awsNameOptions = (command: Command) =>
+  command
+    .option("--bucket <name>", "the lake bucket (default: the local spec's)")
+    .option("--topic-arn <arn>", "the data-available topic (default: looked up by the local spec's name)")
+    .option("--stream <name>", "the stream (default: the local spec's)");
+
+const stateDir = () => program.opts().stateDir as string;
 
 program
   .command("up")
@@ -34,11 +43,11 @@ program
   .option("--ticks <n>", "market ticks per second, each logging every FX and stock quote", "1")
   .option("--port <n>", "port of the market API; 0 picks a free one", "3000")
   .option("--seed <n>", "seed of the simulated market and traffic", "42")
-  .option("--target <target>", "local | localstack | aws", targetOption, "local")
+  .addOption(targetOption())
   .option("--drain-timeout <seconds>", "longest wait for the pipeline to drain on stop", "120")
   .action(async (raw: Record<string, string>) => {
     const summary = await up({
-      stateDir: program.opts().stateDir,
+      stateDir: stateDir(),
       target: raw.target as Target,
       rate: option("rate", raw.rate, number(0, 10_000), "a number from 0 to 10000"),
       duration: option("duration", raw.duration, number(0, 86_400), "seconds from 0 to 86400"),
@@ -56,42 +65,144 @@ program
     process.exitCode = summary.balanced ? 0 : 1;
   });
 
-program
-  .command("send")
-  .description("put newline-delimited records from FILE (or - for stdin) into the stream, as they are")
-  .argument("<file>", "file of newline-delimited JSON records")
-  .option("--target <target>", "local | localstack | aws", targetOption, "local")
-  .option("--stream <name>", "stream name", resourceSpec().stream.name)
-  .action(async (file: string, raw: { target: Target; stream: string }) => {
-    const clients =
-      raw.target === "local"
-        ? localClients(await readEndpoints(program.opts().stateDir))
-        : raw.target === "localstack"
-          ? createClients({
-              region: process.env.AWS_REGION ?? "us-east-1",
-              credentials: { accessKeyId: "test", secretAccessKey: "test" },
-              endpoints: Object.fromEntries(
-                (["kinesis", "sqs", "sns", "s3"] as const).map((s) => [
-                  s,
-                  process.env.LOCALSTACK_ENDPOINT ?? "http://localhost:4566",
-                ]),
-              ),
-            })
-          : createClients();
+awsNameOptions(
+  program
+    .command("send")
+    .description("put newline-delimited records from FILE (or - for stdin) into the stream, as they are")
+    .argument("<file>", "file of newline-delimited JSON records")
+    .addOption(targetOption()),
+).action(async (file: string, raw: { target: Target; stream?: string }) => {
+  const target = await resolveTarget({
+    target: raw.target,
+    stateDir: stateDir(),
+    ...(raw.stream ? { stream: raw.stream } : {}),
+  });
+  try {
+    if (!target.streamName) throw new InvalidArgumentError("--stream is required with --target aws");
+    const result = await send(target.clients, target.streamName, file);
+    process.stdout.write(
+      `sent ${result.sent} of ${result.lines} records to ${target.streamName} (${result.invalid} not valid envelopes: expect them in quarantine)\n`,
+    );
+  } finally {
+    await target.close();
+  }
+});
+
+awsNameOptions(
+  program
+    .command("query")
+    .description(
+      "run SQL over the lake with DuckDB: one view per dataset (deduplicated on id), and quarantine",
+    )
+    .argument("<sql>", 'e.g. "SELECT pair, count(*) FROM fx_quotes GROUP BY pair"')
+    .addOption(
+      new Option("--format <format>", "output format").choices(["table", "json", "csv"]).default("table"),
+    )
+    .option(
+      "--cache-dir <dir>",
+      "where lake objects are mirrored for DuckDB (default: <state-dir>/query-cache)",
+    )
+    .addOption(targetOption()),
+).action(
+  async (
+    sql: string,
+    raw: { target: Target; format: "table" | "json" | "csv"; cacheDir?: string; bucket?: string },
+  ) => {
+    const target = await resolveTarget({
+      target: raw.target,
+      stateDir: stateDir(),
+      startIfStopped: true,
+      ...(raw.bucket ? { bucket: raw.bucket } : {}),
+    });
     try {
-      const result = await send(clients, raw.stream, file);
+      if (!target.bucket) throw new InvalidArgumentError("--bucket is required with --target aws");
+      const result = await runQuery(
+        target.clients.s3,
+        target.bucket,
+        sql,
+        raw.cacheDir ?? join(stateDir(), "query-cache"),
+      );
+      process.stdout.write(`${formatResult(result, raw.format)}\n`);
+    } finally {
+      await target.close();
+    }
+  },
+);
+
+awsNameOptions(
+  program
+    .command("sync")
+    .description("mirror each new object to DIR as its SNS notification arrives, until Ctrl-C")
+    .argument("<dir>", "local folder; objects land under their keys")
+    .addOption(
+      new Option("--kind <kind>", "which objects").choices(["lake", "quarantine", "all"]).default("all"),
+    )
+    .option("--backfill", "first copy the objects that exist already", false)
+    .option("--once", "stop when no notification is waiting", false)
+    .option("--queue <name>", "the subscriber queue to create or reuse", `${resourceSpec().prefix}-sync`)
+    .addOption(targetOption()),
+).action(
+  async (
+    dir: string,
+    raw: {
+      target: Target;
+      kind: string;
+      backfill: boolean;
+      once: boolean;
+      queue: string;
+      bucket?: string;
+      topicArn?: string;
+    },
+  ) => {
+    const target = await resolveTarget({
+      target: raw.target,
+      stateDir: stateDir(),
+      ...(raw.bucket ? { bucket: raw.bucket } : {}),
+      ...(raw.topicArn ? { topicArn: raw.topicArn } : {}),
+    });
+    let stop = false;
+    const requestStop = () => {
+      stop = true;
+    };
+    process.once("SIGINT", requestStop);
+    process.once("SIGTERM", requestStop);
+    try {
+      const sync = new ObjectSync({
+        clients: target.clients,
+        bucket: target.bucket,
+        topicArn: await target.topicArn(),
+        dir,
+        queueName: raw.queue,
+        kinds: raw.kind === "all" ? ["lake", "quarantine"] : [raw.kind as "lake" | "quarantine"],
+        backfill: raw.backfill,
+        waitSeconds: raw.once ? 1 : 10,
+        onObject: (manifest, downloaded) =>
+          process.stdout.write(
+            `${downloaded ? "synced " : "present"} ${manifest.key} (${manifest.records} records)\n`,
+          ),
+      });
+      await sync.start();
+      if (sync.stats.backfilled > 0) process.stdout.write(`backfilled ${sync.stats.backfilled} objects\n`);
+      while (!stop) {
+        const received = await sync.receiveOnce();
+        if (raw.once && received === 0) break;
+      }
+      const { downloaded, skipped, bytes } = sync.stats;
       process.stdout.write(
-        `sent ${result.sent} of ${result.lines} records to ${raw.stream} (${result.invalid} not valid envelopes: expect them in quarantine)\n`,
+        `synced ${downloaded} objects (${bytes} bytes), ${skipped} already present, into ${dir}\n`,
       );
     } finally {
-      clients.destroy();
+      process.off("SIGINT", requestStop);
+      process.off("SIGTERM", requestStop);
+      await target.close();
     }
-  });
+  },
+);
 
 try {
   await program.parseAsync();
 } catch (error) {
-  if (error instanceof TicklakeError) {
+  if (error instanceof TicklakeError || error instanceof InvalidArgumentError) {
     process.stderr.write(`ticklake: ${error.message}\n`);
     process.exitCode = 2;
   } else {

@@ -45,6 +45,8 @@ function gzipLines(lines: readonly string[]): Uint8Array {
   return gzipSync(`${lines.join("\n")}\n`, { level: 6 });
 }
 
+const HOUR_MS = 3_600_000;
+
 interface Group {
   dataset: Dataset;
   partition: HourPartition;
@@ -75,11 +77,17 @@ export function planObjects(message: PackedMessage): ObjectPlan[] {
       continue;
     }
     const eventMs = Date.parse(verdict.event.ts);
-    const partition = hourPartitionOf(eventMs);
-    const groupKey = `${verdict.dataset}/${partition.dt}/${partition.hour}`;
+    // Whole UTC hours since the epoch name the partition; the strings are made once a group.
+    const groupKey = `${verdict.dataset}/${Math.floor(eventMs / HOUR_MS)}`;
     let group = groups.get(groupKey);
     if (!group) {
-      group = { dataset: verdict.dataset, partition, events: [], minMs: eventMs, maxMs: eventMs };
+      group = {
+        dataset: verdict.dataset,
+        partition: hourPartitionOf(eventMs),
+        events: [],
+        minMs: eventMs,
+        maxMs: eventMs,
+      };
       groups.set(groupKey, group);
     }
     group.events.push(verdict.event);

@@ -108,6 +108,56 @@ describe("processor against the local S3 and SNS", () => {
     expect(keys).toHaveLength(2);
   });
 
+  it("stores the 99% valid records of a batch and quarantines the 1% invalid ones with reasons, failing nothing", async () => {
+    const valid = Array.from({ length: 990 }, (_, i) => stockQuote(AT + 60_000 + i, "MSFT"));
+    const invalid = Array.from({ length: 10 }, (_, i) =>
+      JSON.stringify({
+        ...stockQuote(AT + 60_000),
+        data: { symbol: "MSFT", bid: 10 + i, ask: 9, last: 9.5, volume: 1 },
+      }),
+    );
+    const texts = valid.map((e) => JSON.stringify(e));
+    for (const [i, bad] of invalid.entries()) texts.splice(i * 100 + 50, 0, bad);
+    const bodies = packed("shardId-000000000009", texts);
+    const response = await handlerWith()({
+      Records: bodies.map((body, i) => sqsRecord(body, `m-mixed-${i}`)),
+    });
+    expect(response.batchItemFailures).toEqual([]);
+
+    const lakeKeys = (await listKeys(clients.s3, resources.bucket, "lake/stock_quotes/")).filter((k) =>
+      k.includes("shardId-000000000009"),
+    );
+    const stored = (
+      await Promise.all(
+        lakeKeys.map(async (k) =>
+          parquetEnvelopes("stock_quotes", await getBytes(clients.s3, resources.bucket, k)),
+        ),
+      )
+    ).flat();
+    expect(stored).toEqual(valid);
+
+    const quarantineKeys = (await listKeys(clients.s3, resources.bucket, "quarantine/stock_quotes/")).filter(
+      (k) => k.includes("shardId-000000000009"),
+    );
+    const entries = (
+      await Promise.all(
+        quarantineKeys.map(async (k) =>
+          gunzipSync(await getBytes(clients.s3, resources.bucket, k))
+            .toString()
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l)),
+        ),
+      )
+    ).flat();
+    expect(entries.map((e) => e.raw.text)).toEqual(invalid);
+    for (const entry of entries) {
+      expect(entry.violations).toEqual([
+        { field: "data.ask", value: 9, rule: "custom: must be greater than bid" },
+      ]);
+    }
+  });
+
   it("quarantines a body that is not a packed message, with the reason, without failing it", async () => {
     const response = await handlerWith()({
       Records: [sqsRecord("definitely not a packed message", "m-junk", AT)],

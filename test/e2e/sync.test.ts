@@ -1,0 +1,109 @@
+/**
+ * `ticklake sync`: a subscriber queue of its own on the topic, filtered on `kind`, mirrors each
+ * new object to a folder, byte for byte; the CLI does the same with --backfill and --once.
+ */
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ObjectSync } from "../../src/aws/object-sync.ts";
+import { KinesisShipper } from "../../src/aws/shipper.ts";
+import { resourceSpec } from "../../src/core/spec.ts";
+import type { RunningEmulators } from "../../src/local/emulators.ts";
+import { LocalPipeline } from "../../src/local/pipeline.ts";
+import { fxQuote, stockQuote } from "../support/factories.ts";
+import { emulatorsIn, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
+
+const spec = resourceSpec();
+const BIN = new URL("../../bin/ticklake.mjs", import.meta.url).pathname;
+
+describe("ticklake sync", () => {
+  let state: Awaited<ReturnType<typeof tempStateDir>>;
+  let emulators: RunningEmulators;
+  let pipeline: LocalPipeline;
+
+  beforeAll(async () => {
+    state = await tempStateDir();
+    emulators = await emulatorsIn(state.dir);
+    pipeline = await LocalPipeline.start({ stateDir: state.dir, spec, endpoints: emulators.endpoints });
+  });
+  afterAll(async () => {
+    await pipeline.stop();
+    await emulators.stop();
+    await state.remove();
+  });
+
+  async function ship(texts: string[]): Promise<void> {
+    const shipper = new KinesisShipper({
+      kinesis: pipeline.clients.kinesis,
+      streamName: pipeline.resources.streamName,
+    });
+    for (const [i, text] of texts.entries()) shipper.shipRaw(text, `k${i % 7}`);
+    await shipper.flush();
+    expect(await pipeline.drain(60_000)).toBe(true);
+  }
+
+  it("mirrors only the kinds it subscribed to, byte for byte, as their notifications arrive", async () => {
+    const dir = join(state.dir, "quarantine-only");
+    const sync = new ObjectSync({
+      clients: pipeline.clients,
+      bucket: pipeline.resources.bucket,
+      topicArn: pipeline.resources.topicArn,
+      dir,
+      queueName: "sync-test-quarantine",
+      kinds: ["quarantine"],
+      backfill: false,
+      waitSeconds: 1,
+    });
+    await sync.start();
+    const now = Date.now();
+    await ship([
+      ...Array.from({ length: 200 }, (_, i) =>
+        JSON.stringify(i % 2 ? fxQuote(now + i) : stockQuote(now + i)),
+      ),
+      "not json",
+      JSON.stringify({ ...fxQuote(now), v: 3 }),
+    ]);
+    while ((await sync.receiveOnce()) > 0) {}
+
+    const quarantineKeys = await listKeys(pipeline.clients.s3, pipeline.resources.bucket, "quarantine/");
+    expect(quarantineKeys.length).toBeGreaterThan(0);
+    expect(sync.stats.downloaded).toBe(quarantineKeys.length);
+    for (const key of quarantineKeys) {
+      expect(await readFile(join(dir, key))).toEqual(
+        Buffer.from(await getBytes(pipeline.clients.s3, pipeline.resources.bucket, key)),
+      );
+    }
+    await expect(readFile(join(dir, "lake"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("from the CLI: --backfill copies what exists, --once stops when nothing waits", async () => {
+    const dir = join(state.dir, "cli-lake");
+    const run = promisify(execFile);
+    const { stdout } = await run(
+      process.execPath,
+      [
+        BIN,
+        "--state-dir",
+        state.dir,
+        "sync",
+        dir,
+        "--kind",
+        "lake",
+        "--backfill",
+        "--once",
+        "--queue",
+        "sync-test-cli",
+      ],
+      { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" } },
+    );
+    const lakeKeys = await listKeys(pipeline.clients.s3, pipeline.resources.bucket, "lake/");
+    expect(stdout).toContain(`backfilled ${lakeKeys.length} objects`);
+    for (const key of lakeKeys) {
+      expect(await readFile(join(dir, key))).toEqual(
+        Buffer.from(await getBytes(pipeline.clients.s3, pipeline.resources.bucket, key)),
+      );
+    }
+  });
+});
