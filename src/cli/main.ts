@@ -7,6 +7,7 @@ import { resourceSpec } from "../core/spec.ts";
 import { stateDirFrom } from "../local/state.ts";
 import { integer, number, option, type Target } from "./options.ts";
 import { formatResult, runQuery } from "./query.ts";
+import { columnsMarkdown, envelopeJsonSchema } from "./schema.ts";
 import { send } from "./send.ts";
 import { resolveTarget } from "./targets.ts";
 import { formatSummary, up } from "./up.ts";
@@ -198,6 +199,16 @@ awsNameOptions(
     }
   },
 );
+
+program
+  .command("schema")
+  .description("print the data contract, generated from the zod schemas")
+  .addOption(
+    new Option("--format <format>", "what to print").choices(["columns", "json-schema"]).default("columns"),
+  )
+  .action((raw: { format: "columns" | "json-schema" }) => {
+    process.stdout.write(raw.format === "json-schema" ? envelopeJsonSchema() : `${columnsMarkdown()}\n`);
+  });
 
 try {
   await program.parseAsync();

@@ -3,7 +3,7 @@
  * leaf field, `data` flattened to the top and other objects prefixed (`source_service`).
  * The Parquet writer, the docs and the Glue tables all read these; none is written by hand.
  */
-import type { z } from "zod";
+import { z } from "zod";
 import { columnHints, DATASET_OF, type Dataset, Envelope, type EventType } from "./events.ts";
 
 export type ColumnType =
@@ -21,6 +21,8 @@ export interface Column {
   /** Where the value sits in an envelope, e.g. ["data", "bid"]. */
   path: readonly string[];
   type: ColumnType;
+  /** From the zod schema's `.describe()`. */
+  description: string;
 }
 
 /** Envelope fields with no column: the dataset says the type. */
@@ -82,6 +84,7 @@ function collect(schema: z.ZodType, path: string[], prefix: string, out: Column[
           name: `${prefix}${snakeCase(key)}`,
           path: [...path, key],
           type: leafType(child, [...path, key].join(".")),
+          description: z.globalRegistry.get(child)?.description ?? "",
         });
       }
     }

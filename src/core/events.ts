@@ -34,25 +34,31 @@ export interface ColumnHint {
 }
 export const columnHints = z.registry<ColumnHint>();
 
-const price = (places: number) =>
+// Descriptions go on before the column hint: `.describe()` returns a new schema.
+const price = (places: number, description: string) =>
   z
     .number()
     .positive()
     .refine((value) => hasAtMostPlaces(value, places), {
       message: `must have at most ${places} decimal places`,
     })
+    .describe(description)
     .register(columnHints, { decimalPlaces: places });
 
 /** FX prices: 5 decimals at most; JPY-quoted pairs 3, checked with the pair below. */
-const fxPrice = z.number().positive().register(columnHints, { decimalPlaces: 5 });
+const fxPrice = (description: string) =>
+  z.number().positive().describe(description).register(columnHints, { decimalPlaces: 5 });
 
-const stockSymbol = z.string().regex(/^[A-Z]{1,5}(\.[A-Z])?$/, "must be 1-5 capital letters");
+const stockSymbol = z
+  .string()
+  .regex(/^[A-Z]{1,5}(\.[A-Z])?$/, "must be 1-5 capital letters")
+  .describe("Ticker symbol, e.g. AAPL or BRK.B");
 
 export const FxQuoteData = z
   .strictObject({
-    pair: z.enum(FX_PAIRS),
-    bid: fxPrice,
-    ask: fxPrice,
+    pair: z.enum(FX_PAIRS).describe("Currency pair, base then quote currency, e.g. EURUSD"),
+    bid: fxPrice("Bid: units of the quote currency per unit of the base; 5 decimals, 3 for JPY pairs"),
+    ask: fxPrice("Ask, greater than bid; same units and precision"),
   })
   .check((ctx) => {
     const { pair, bid, ask } = ctx.value;
@@ -75,10 +81,10 @@ export const FxQuoteData = z
 export const StockQuoteData = z
   .strictObject({
     symbol: stockSymbol,
-    bid: price(STOCK_PRECISION),
-    ask: price(STOCK_PRECISION),
-    last: price(STOCK_PRECISION),
-    volume: z.int().nonnegative(),
+    bid: price(STOCK_PRECISION, "Bid in USD, cents"),
+    ask: price(STOCK_PRECISION, "Ask in USD, cents; greater than bid"),
+    last: price(STOCK_PRECISION, "Last trade price in USD, cents"),
+    volume: z.int().nonnegative().describe("Shares traded since the previous quote"),
   })
   .check((ctx) => {
     if (!(ctx.value.bid < ctx.value.ask)) {
@@ -102,34 +108,40 @@ export const NEWS_CATEGORIES = [
 ] as const;
 
 export const NewsArticleData = z.strictObject({
-  articleId: z.string().min(1).max(64),
-  headline: z.string().min(1).max(300),
-  summary: z.string().max(2_000),
-  category: z.enum(NEWS_CATEGORIES),
-  symbols: z.array(z.string().regex(/^[A-Z]{1,6}(\.[A-Z])?$/, "must be a ticker or currency code")).max(20),
-  sentiment: z.number().min(-1).max(1),
+  articleId: z.string().min(1).max(64).describe("Identifier of the article at its source"),
+  headline: z.string().min(1).max(300).describe("Headline, 1-300 characters"),
+  summary: z.string().max(2_000).describe("Summary, up to 2,000 characters"),
+  category: z.enum(NEWS_CATEGORIES).describe("Event type of the news"),
+  symbols: z
+    .array(z.string().regex(/^[A-Z]{1,6}(\.[A-Z])?$/, "must be a ticker or currency code"))
+    .max(20)
+    .describe("Tickers and currency codes the article is about"),
+  sentiment: z.number().min(-1).max(1).describe("Sentiment from -1 (very negative) to 1 (very positive)"),
 });
 
 export const HttpRequestData = z.strictObject({
-  requestId: z.string().min(1).max(64),
-  method: z.string().regex(/^[A-Z]{1,16}$/, "must be an HTTP method in capitals"),
-  route: z.string().max(256),
-  path: z.string().min(1).max(2_048),
-  status: z.int().min(100).max(599),
-  durationMs: z.number().nonnegative(),
-  bytes: z.int().nonnegative(),
+  requestId: z.string().min(1).max(64).describe("Request id, also sent as the x-request-id header"),
+  method: z
+    .string()
+    .regex(/^[A-Z]{1,16}$/, "must be an HTTP method in capitals")
+    .describe("HTTP method"),
+  route: z.string().max(256).describe("Matched route pattern, or `unmatched`"),
+  path: z.string().min(1).max(2_048).describe("Requested path with query string"),
+  status: z.int().min(100).max(599).describe("HTTP status code"),
+  durationMs: z.number().nonnegative().describe("Time to respond, milliseconds"),
+  bytes: z.int().nonnegative().describe("Response body size, bytes"),
 });
 
 /** An envelope schema, keys in the contract's order: v, id, type, ts, source, data. */
 function envelopeSchema<T extends EventType, D extends z.ZodType>(type: T, data: D) {
   return z.strictObject({
-    v: z.literal(SCHEMA_VERSION),
-    id: z.ulid(),
+    v: z.literal(SCHEMA_VERSION).describe("Envelope schema version"),
+    id: z.ulid().describe("ULID minted once by the producer; the deduplication key"),
     type: z.literal(type),
-    ts: z.iso.datetime({ precision: 3 }),
+    ts: z.iso.datetime({ precision: 3 }).describe("Event time, UTC, millisecond precision"),
     source: z.strictObject({
-      service: z.string().min(1).max(64),
-      instance: z.string().min(1).max(128),
+      service: z.string().min(1).max(64).describe("Service that produced the event"),
+      instance: z.string().min(1).max(128).describe("Instance of the service"),
     }),
     data,
   });

@@ -2,6 +2,7 @@
  * `ticklake query` over a lake written by the real processor into the local S3: the worked
  * examples give the answers worked out by hand, and a record stored twice counts once.
  */
+import { readFileSync } from "node:fs";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -161,5 +162,20 @@ describe("ticklake query", () => {
     expect(await objects("SELECT DISTINCT dt, hour FROM fx_quotes")).toEqual([
       { dt: "2026-11-26", hour: "15" },
     ]);
+  });
+
+  it("runs every example query of data-contract.md", async () => {
+    const text = readFileSync(new URL("../../docs/data-contract.md", import.meta.url), "utf8");
+    const block = text.slice(text.indexOf("```sql", text.indexOf("An example query per dataset")) + 6);
+    const statements = block
+      .slice(0, block.indexOf("```"))
+      .split(";")
+      .map((sql) => sql.replace(/^--.*$/gm, "").trim())
+      .filter((sql) => sql !== "");
+    expect(statements).toHaveLength(4);
+    for (const sql of statements) {
+      const result = await query(sql);
+      expect(result.columns.length, sql).toBeGreaterThan(1);
+    }
   });
 });
