@@ -3,7 +3,7 @@
  * start. An error names the variable, the value and what is allowed.
  */
 import { z } from "zod";
-import { ConfigError } from "../core/errors.ts";
+import { readConfig } from "../core/config.ts";
 
 export const BridgeConfig = z.object({
   QUEUE_URL: z.url({ message: "must be an SQS queue URL" }),
@@ -19,14 +19,4 @@ export const ProcessorConfig = z.object({
 });
 export type ProcessorConfig = z.infer<typeof ProcessorConfig>;
 
-/** Parses `env` with `schema`, or throws a ConfigError naming every variable that is wrong. */
-export function readConfig<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
-  const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const name = issue.path.join(".");
-    const value = env[name];
-    return `${name} ${issue.message} (got ${value === undefined ? "nothing" : JSON.stringify(value)})`;
-  });
-  throw new ConfigError(`Invalid function configuration: ${problems.join("; ")}`);
-}
+export { readConfig };

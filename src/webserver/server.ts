@@ -1,0 +1,63 @@
+/**
+ * The web server as a process of its own (the container on ECS, or `node --import tsx
+ * src/webserver/server.ts` by hand): market API + tick log + shipper to the stream named by
+ * STREAM_NAME. SIGTERM (ECS's stop signal) and SIGINT stop the API, flush the shipper, exit.
+ */
+import { hostname } from "node:os";
+import { z } from "zod";
+import { createClients, endpointsFromEnv } from "../aws/clients.ts";
+import { KinesisShipper } from "../aws/shipper.ts";
+import { readConfig } from "../core/config.ts";
+import { build } from "./app.ts";
+import { MarketFeed } from "./feed.ts";
+
+export const ServerConfig = z.object({
+  STREAM_NAME: z.string().regex(/^[\w.-]{1,128}$/, "must be a Kinesis stream name"),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  TICKS_PER_SECOND: z.coerce.number().min(0).max(100).default(1),
+  SEED: z.coerce.number().int().min(0).default(42),
+  INSTANCE_ID: z.string().min(1).max(128).default(hostname()),
+});
+export type ServerConfig = z.infer<typeof ServerConfig>;
+
+export async function startServer(config: ServerConfig) {
+  const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
+  const shipper = new KinesisShipper({ kinesis: clients.kinesis, streamName: config.STREAM_NAME });
+  const source = { service: "ticklake-webserver", instance: config.INSTANCE_ID };
+  const feed = new MarketFeed({
+    seed: config.SEED,
+    source,
+    sink: shipper,
+    ticksPerSecond: config.TICKS_PER_SECOND,
+  });
+  const app = build({ feed, source });
+  await app.listen({ port: config.PORT, host: config.HOST });
+  feed.start();
+  return {
+    app,
+    shipper,
+    async stop() {
+      feed.stop();
+      await app.close();
+      await shipper.flush();
+      clients.destroy();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const server = await startServer(readConfig(ServerConfig, process.env));
+  process.stdout.write(
+    `ticklake web server on port ${(server.app.server.address() as { port: number }).port}\n`,
+  );
+  const stop = async () => {
+    await server.stop();
+    process.stdout.write(
+      `stopped; shipped ${server.shipper.stats.sent} records, dropped ${server.shipper.stats.dropped}\n`,
+    );
+    process.exit(0);
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}

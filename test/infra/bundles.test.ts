@@ -1,0 +1,131 @@
+/**
+ * The Lambda artifacts CDK builds (esbuild bundles, with parquet-wasm's .wasm copied in) run:
+ * loaded as Lambda loads them, against the local emulators, they do their job.
+ */
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TicklakeStack } from "../../infra/stack.ts";
+import type { AwsClients } from "../../src/aws/clients.ts";
+import { packRecords } from "../../src/core/packing.ts";
+import { resourceSpec } from "../../src/core/spec.ts";
+import type { RunningEmulators } from "../../src/local/emulators.ts";
+import { functionEnv, localClients } from "../../src/local/pipeline.ts";
+import { type Provisioned, provision } from "../../src/local/provisioner.ts";
+import { parquetEnvelopes } from "../support/duckdb.ts";
+import { fxQuote, sqsRecord, streamRecords } from "../support/factories.ts";
+import { emulatorsIn, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
+
+const run = promisify(execFile);
+
+/** Loads a bundle the way Lambda's Node.js runtime does, invokes `handler` once, returns its result. */
+async function invokeBundle(dir: string, env: Record<string, string>, event: unknown): Promise<unknown> {
+  const script = `const { handler } = require(${JSON.stringify(join(dir, "index.js"))});
+    handler(JSON.parse(process.env.EVENT), { getRemainingTimeInMillis: () => 60000 })
+      .then((r) => process.stdout.write(JSON.stringify(r ?? null)), (e) => { console.error(e); process.exit(1); });`;
+  const { stdout } = await run(process.execPath, ["-e", script], {
+    env: { PATH: process.env.PATH ?? "", ...env, EVENT: JSON.stringify(event) },
+  });
+  return JSON.parse(stdout);
+}
+
+describe("Lambda bundles built by the CDK", () => {
+  const spec = resourceSpec({ stage: "bundle" });
+  let assetDir: (variable: string) => string;
+  let state: Awaited<ReturnType<typeof tempStateDir>>;
+  let emulators: RunningEmulators;
+  let clients: AwsClients;
+  let resources: Provisioned;
+
+  beforeAll(async () => {
+    const app = new App();
+    const stack = new TicklakeStack(app, "Bundles", {
+      spec,
+      env: { account: "123456789012", region: "us-east-1" },
+    });
+    const template = Template.fromStack(stack);
+    const assembly = app.synth();
+    assetDir = (variable: string) => {
+      const fn = Object.values(
+        template.findResources("AWS::Lambda::Function", {
+          Properties: { Environment: { Variables: Match.objectLike({ [variable]: Match.anyValue() }) } },
+        }),
+      )[0];
+      const key = String(fn?.Properties.Code.S3Key);
+      return join(assembly.directory, `asset.${key.replace(/\.zip$/, "")}`);
+    };
+    state = await tempStateDir();
+    emulators = await emulatorsIn(state.dir);
+    clients = localClients(emulators.endpoints);
+    resources = await provision(clients, spec);
+  }, 120_000);
+  afterAll(async () => {
+    clients.destroy();
+    await emulators.stop();
+    await state.remove();
+  });
+
+  it("the processor bundle writes a Parquet object DuckDB reads back exactly", async () => {
+    const envelopes = [
+      fxQuote(Date.UTC(2026, 10, 26, 8)),
+      fxQuote(Date.UTC(2026, 10, 26, 8, 0, 1), "USDJPY"),
+    ];
+    const [message] = packRecords(streamRecords(envelopes.map((e) => JSON.stringify(e))), {
+      stream: spec.stream.name,
+      shardId: "shardId-000000000007",
+      maxMessageBytes: 1_048_576,
+    });
+    const env = functionEnv(emulators.endpoints, {
+      BUCKET_NAME: resources.bucket,
+      TOPIC_ARN: resources.topicArn,
+    });
+    const result = await invokeBundle(assetDir("TOPIC_ARN"), env, {
+      Records: [sqsRecord(JSON.stringify(message), "m-1")],
+    });
+    expect(result).toEqual({ batchItemFailures: [] });
+    const [key] = await listKeys(clients.s3, resources.bucket, "lake/fx_quotes/");
+    expect(
+      await parquetEnvelopes("fx_quotes", await getBytes(clients.s3, resources.bucket, key ?? "")),
+    ).toEqual(envelopes);
+  });
+
+  it("the bridge bundle packs a Kinesis batch into a message on the queue", async () => {
+    const records = streamRecords([JSON.stringify(fxQuote(Date.UTC(2026, 10, 26, 9)))]);
+    const event = {
+      Records: records.map((r) => ({
+        kinesis: {
+          kinesisSchemaVersion: "1.0",
+          partitionKey: r.partitionKey,
+          sequenceNumber: r.sequenceNumber,
+          data: Buffer.from(r.data).toString("base64"),
+          approximateArrivalTimestamp: r.arrivalMs / 1000,
+        },
+        eventSource: "aws:kinesis",
+        eventVersion: "1.0",
+        eventID: `shardId-000000000003:${r.sequenceNumber}`,
+        eventName: "aws:kinesis:record",
+        invokeIdentityArn: "arn:aws:iam::000000000000:role/r",
+        awsRegion: "us-east-1",
+        eventSourceARN: `arn:aws:kinesis:us-east-1:000000000000:stream/${spec.stream.name}`,
+      })),
+    };
+    const env = functionEnv(emulators.endpoints, {
+      QUEUE_URL: resources.queueUrl,
+      MAX_MESSAGE_BYTES: "1048576",
+    });
+    expect(await invokeBundle(assetDir("QUEUE_URL"), env, event)).toEqual({ records: 1, messages: 1 });
+    const { Messages = [] } = await clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: resources.queueUrl, WaitTimeSeconds: 1 }),
+    );
+    expect(JSON.parse(Messages[0]?.Body ?? "{}")).toMatchObject({
+      stream: spec.stream.name,
+      shardId: "shardId-000000000003",
+      dataset: "fx_quotes",
+      firstSeq: records[0]?.sequenceNumber,
+    });
+  });
+});
