@@ -18,8 +18,22 @@ export const ServerConfig = z.object({
   TICKS_PER_SECOND: z.coerce.number().min(0).max(100).default(1),
   SEED: z.coerce.number().int().min(0).default(42),
   INSTANCE_ID: z.string().min(1).max(128).default(hostname()),
+  METRICS_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
+
+/**
+ * The shipper's counters as one JSON log line. On AWS a metric filter on `$.shipper.buffered`
+ * and `$.shipper.refused` turns these into the metrics the spool alarms watch.
+ */
+export function shipperLogLine(shipper: KinesisShipper): string {
+  const { sent, retried, refused, dropped, putRecordsCalls } = shipper.stats;
+  return JSON.stringify({
+    level: "INFO",
+    message: "shipper",
+    shipper: { buffered: shipper.buffered, sent, retried, refused, dropped, putRecordsCalls },
+  });
+}
 
 export async function startServer(config: ServerConfig) {
   const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
@@ -34,10 +48,15 @@ export async function startServer(config: ServerConfig) {
   const app = build({ feed, source });
   await app.listen({ port: config.PORT, host: config.HOST });
   feed.start();
+  const metrics = setInterval(
+    () => process.stdout.write(`${shipperLogLine(shipper)}\n`),
+    config.METRICS_INTERVAL_MS,
+  );
   return {
     app,
     shipper,
     async stop() {
+      clearInterval(metrics);
       feed.stop();
       await app.close();
       await shipper.flush();
