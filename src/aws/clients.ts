@@ -4,6 +4,7 @@
  * explicitly, and with it the settings local servers need.
  */
 import { Agent } from "node:http";
+import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -38,12 +39,20 @@ export interface AwsClients {
   readonly sqs: SQSClient;
   readonly sns: SNSClient;
   readonly s3: S3Client;
+  /** For reading the deployed stack's outputs; always the real AWS endpoint. */
+  readonly cloudformation: CloudFormationClient;
   destroy(): void;
 }
 
 /** Creates each client on first use, with keep-alive HTTP/1.1 connections. */
 export function createClients(options: ClientOptions = {}): AwsClients {
-  const made: Partial<{ kinesis: KinesisClient; sqs: SQSClient; sns: SNSClient; s3: S3Client }> = {};
+  const made: Partial<{
+    kinesis: KinesisClient;
+    sqs: SQSClient;
+    sns: SNSClient;
+    s3: S3Client;
+    cloudformation: CloudFormationClient;
+  }> = {};
   const common = (service: Service) => {
     const endpoint = options.endpoints?.[service];
     return {
@@ -91,6 +100,14 @@ export function createClients(options: ClientOptions = {}): AwsClients {
           : {}),
       });
       return made.s3;
+    },
+    get cloudformation() {
+      made.cloudformation ??= new CloudFormationClient({
+        ...(options.region ? { region: options.region } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+        maxAttempts: options.maxAttempts ?? 3,
+      });
+      return made.cloudformation;
     },
     destroy() {
       for (const client of Object.values(made)) client?.destroy();

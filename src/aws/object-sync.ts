@@ -27,14 +27,9 @@ function parseJson(text: string): unknown {
   }
 }
 
-export interface SyncOptions {
-  clients: AwsClients;
+export interface SyncOptions extends SubscriptionOptions {
   bucket: string;
-  topicArn: string;
   dir: string;
-  /** The subscriber queue; created and subscribed if missing. */
-  queueName: string;
-  kinds: readonly ObjectKind[];
   /** First copy the objects that exist already. */
   backfill: boolean;
   /** Seconds a receive waits; SQS allows up to 20. */
@@ -50,8 +45,16 @@ export interface SyncStats {
   backfilled: number;
 }
 
+export interface SubscriptionOptions {
+  clients: AwsClients;
+  topicArn: string;
+  queueName: string;
+  /** Only manifests of these kinds (a filter policy on the `kind` attribute). */
+  kinds: readonly ObjectKind[];
+}
+
 /** Creates the subscriber queue, lets the topic send to it, and subscribes it. Idempotent. */
-export async function subscribeQueue(options: SyncOptions): Promise<string> {
+export async function subscribeQueue(options: SubscriptionOptions): Promise<string> {
   const { sqs, sns } = options.clients;
   const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: options.queueName }));
   if (!queueUrl) throw new Error(`CreateQueue returned no URL for ${options.queueName}`);

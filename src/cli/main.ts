@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { ObjectSync } from "../aws/object-sync.ts";
 import { TicklakeError } from "../core/errors.ts";
 import { resourceSpec } from "../core/spec.ts";
+import { provision } from "../local/provisioner.ts";
 import { stateDirFrom } from "../local/state.ts";
 import { integer, number, option, type Target } from "./options.ts";
 import { formatResult, runQuery } from "./query.ts";
@@ -27,12 +28,20 @@ const targetOption = () =>
     .choices(["local", "localstack", "aws"])
     .default("local");
 
-/** Options naming resources on AWS, until the deployed stack's outputs are read. */
+const defaultStack = `${resourceSpec({ stage: "dev" }).prefix}`;
+const stackOption = () =>
+  new Option(
+    "--stack <name>",
+    "with --target aws: the deployed stack whose outputs name the resources",
+  ).default(defaultStack);
+
+/** Options naming resources; by default the spec's names (local) or the stack's outputs (AWS). */
 const awsNameOptions = (command: Command) =>
   command
-    .option("--bucket <name>", "the lake bucket (default: the local spec's)")
-    .option("--topic-arn <arn>", "the data-available topic (default: looked up by the local spec's name)")
-    .option("--stream <name>", "the stream (default: the local spec's)");
+    .addOption(stackOption())
+    .option("--bucket <name>", "the lake bucket")
+    .option("--topic-arn <arn>", "the data-available topic")
+    .option("--stream <name>", "the stream");
 
 const stateDir = () => program.opts().stateDir as string;
 
@@ -45,11 +54,13 @@ program
   .option("--port <n>", "port of the market API; 0 picks a free one", "3000")
   .option("--seed <n>", "seed of the simulated market and traffic", "42")
   .addOption(targetOption())
+  .addOption(stackOption())
   .option("--drain-timeout <seconds>", "longest wait for the pipeline to drain on stop", "120")
   .action(async (raw: Record<string, string>) => {
     const summary = await up({
       stateDir: stateDir(),
       target: raw.target as Target,
+      stack: raw.stack ?? defaultStack,
       rate: option("rate", raw.rate, number(0, 10_000), "a number from 0 to 10000"),
       duration: option("duration", raw.duration, number(0, 86_400), "seconds from 0 to 86400"),
       ticks: option("ticks", raw.ticks, number(0, 100), "a number from 0 to 100"),
@@ -72,14 +83,14 @@ awsNameOptions(
     .description("put newline-delimited records from FILE (or - for stdin) into the stream, as they are")
     .argument("<file>", "file of newline-delimited JSON records")
     .addOption(targetOption()),
-).action(async (file: string, raw: { target: Target; stream?: string }) => {
+).action(async (file: string, raw: { target: Target; stack: string; stream?: string }) => {
   const target = await resolveTarget({
     target: raw.target,
     stateDir: stateDir(),
+    stack: raw.stack,
     ...(raw.stream ? { stream: raw.stream } : {}),
   });
   try {
-    if (!target.streamName) throw new InvalidArgumentError("--stream is required with --target aws");
     const result = await send(target.clients, target.streamName, file);
     process.stdout.write(
       `sent ${result.sent} of ${result.lines} records to ${target.streamName} (${result.invalid} not valid envelopes: expect them in quarantine)\n`,
@@ -107,16 +118,22 @@ awsNameOptions(
 ).action(
   async (
     sql: string,
-    raw: { target: Target; format: "table" | "json" | "csv"; cacheDir?: string; bucket?: string },
+    raw: {
+      target: Target;
+      stack: string;
+      format: "table" | "json" | "csv";
+      cacheDir?: string;
+      bucket?: string;
+    },
   ) => {
     const target = await resolveTarget({
       target: raw.target,
       stateDir: stateDir(),
+      stack: raw.stack,
       startIfStopped: true,
       ...(raw.bucket ? { bucket: raw.bucket } : {}),
     });
     try {
-      if (!target.bucket) throw new InvalidArgumentError("--bucket is required with --target aws");
       const result = await runQuery(
         target.clients.s3,
         target.bucket,
@@ -147,6 +164,7 @@ awsNameOptions(
     dir: string,
     raw: {
       target: Target;
+      stack: string;
       kind: string;
       backfill: boolean;
       once: boolean;
@@ -158,6 +176,7 @@ awsNameOptions(
     const target = await resolveTarget({
       target: raw.target,
       stateDir: stateDir(),
+      stack: raw.stack,
       ...(raw.bucket ? { bucket: raw.bucket } : {}),
       ...(raw.topicArn ? { topicArn: raw.topicArn } : {}),
     });
@@ -199,6 +218,25 @@ awsNameOptions(
     }
   },
 );
+
+program
+  .command("provision")
+  .description("create the pipeline's resources from the resource spec, idempotently (local or LocalStack)")
+  .addOption(new Option("--target <target>", "where").choices(["local", "localstack"]).default("local"))
+  .action(async (raw: { target: "local" | "localstack" }) => {
+    const target = await resolveTarget({
+      target: raw.target,
+      stateDir: stateDir(),
+      stack: defaultStack,
+      startIfStopped: true,
+    });
+    try {
+      const resources = await provision(target.clients, resourceSpec());
+      process.stdout.write(`${JSON.stringify(resources, null, 2)}\n`);
+    } finally {
+      await target.close();
+    }
+  });
 
 program
   .command("schema")

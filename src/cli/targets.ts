@@ -4,11 +4,12 @@
  */
 import { CreateTopicCommand } from "@aws-sdk/client-sns";
 import { type AwsClients, createClients } from "../aws/clients.ts";
+import { readStackOutputs } from "../aws/stack-outputs.ts";
 import { ConfigError } from "../core/errors.ts";
 import { resourceSpec } from "../core/spec.ts";
 import { startEmulators } from "../local/emulators.ts";
-import { LOCAL_CREDENTIALS, localClients } from "../local/pipeline.ts";
-import { readEndpoints } from "../local/state.ts";
+import { localClients } from "../local/pipeline.ts";
+import { type Endpoints, readEndpoints } from "../local/state.ts";
 import type { Target } from "./options.ts";
 
 export interface TargetOptions {
@@ -16,10 +17,25 @@ export interface TargetOptions {
   stateDir: string;
   /** Locally: start the emulators for this command when no pipeline is running. */
   startIfStopped?: boolean;
-  /** Names on AWS (until the stack's outputs are read): bucket, topic ARN, stream. */
+  /** With --target aws: the deployed stack whose outputs name the resources. */
+  stack: string;
+  /** Names that override the spec's (locally) or the stack's outputs (on AWS). */
   bucket?: string;
   topicArn?: string;
   stream?: string;
+}
+
+/** LocalStack's single endpoint (LOCALSTACK_ENDPOINT, default http://localhost:4566) for every service. */
+export function localstackEndpoints(): Endpoints {
+  const endpoint = process.env.LOCALSTACK_ENDPOINT ?? "http://localhost:4566";
+  return {
+    kinesis: endpoint,
+    sqs: endpoint,
+    sns: endpoint,
+    s3: endpoint,
+    region: process.env.AWS_REGION ?? "us-east-1",
+    pid: 0,
+  };
 }
 
 export interface ResolvedTarget {
@@ -43,16 +59,17 @@ function isRunning(pid: number): boolean {
 export async function resolveTarget(options: TargetOptions): Promise<ResolvedTarget> {
   const spec = resourceSpec();
   if (options.target === "aws") {
-    const required = (name: string, value: string | undefined) => {
-      if (!value) throw new ConfigError(`--${name} is required with --target aws (got nothing)`);
-      return value;
-    };
     const clients = createClients();
+    // Names not given on the command line come from the deployed stack's outputs.
+    const outputs =
+      options.bucket && options.topicArn && options.stream
+        ? undefined
+        : await readStackOutputs(clients, options.stack);
     return {
       clients,
-      bucket: options.bucket ?? "",
-      streamName: options.stream ?? "",
-      topicArn: async () => required("topic-arn", options.topicArn),
+      bucket: options.bucket ?? outputs?.BucketName ?? "",
+      streamName: options.stream ?? outputs?.StreamName ?? "",
+      topicArn: async () => options.topicArn ?? outputs?.TopicArn ?? "",
       close: async () => clients.destroy(),
     };
   }
@@ -60,12 +77,7 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
   let clients: AwsClients;
   let stopEmulators = async () => {};
   if (options.target === "localstack") {
-    const endpoint = process.env.LOCALSTACK_ENDPOINT ?? "http://localhost:4566";
-    clients = createClients({
-      region: process.env.AWS_REGION ?? "us-east-1",
-      credentials: LOCAL_CREDENTIALS,
-      endpoints: { kinesis: endpoint, sqs: endpoint, sns: endpoint, s3: endpoint },
-    });
+    clients = localClients(localstackEndpoints());
   } else {
     const endpoints = await readEndpoints(options.stateDir).catch(() => undefined);
     if (endpoints && isRunning(endpoints.pid)) {

@@ -7,20 +7,25 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { createClients } from "../aws/clients.ts";
+import { DeployedPipeline, type PipelineCounts, type PipelineView } from "../aws/deployed-pipeline.ts";
 import { KinesisShipper } from "../aws/shipper.ts";
-import { ConfigError } from "../core/errors.ts";
+import { readStackOutputs } from "../aws/stack-outputs.ts";
 import { resourceSpec } from "../core/spec.ts";
 import { type RunningEmulators, startEmulators } from "../local/emulators.ts";
-import { LocalPipeline, type StageCounts } from "../local/pipeline.ts";
-import { ENDPOINTS_FILE } from "../local/state.ts";
+import { LocalPipeline } from "../local/pipeline.ts";
+import { ENDPOINTS_FILE, type Endpoints } from "../local/state.ts";
 import { build } from "../webserver/app.ts";
 import { MarketFeed } from "../webserver/feed.ts";
 import { TrafficGenerator } from "../webserver/traffic.ts";
 import type { Target } from "./options.ts";
+import { localstackEndpoints } from "./targets.ts";
 
 export interface UpOptions {
   stateDir: string;
   target: Target;
+  /** With --target aws: the deployed stack whose outputs name the resources. */
+  stack: string;
   /** HTTP requests per second from the load generator. */
   rate: number;
   /** Seconds to run; 0 runs until Ctrl-C. */
@@ -60,12 +65,13 @@ async function countObjects(s3: S3Client, bucket: string): Promise<number> {
   return count;
 }
 
-function statusLine(elapsedS: number, produced: number, counts: StageCounts): string {
+function statusLine(elapsedS: number, produced: number, counts: PipelineCounts): string {
+  const bridged = counts.bridged;
   return [
     `t=${String(elapsedS).padStart(4)}s`,
     `produced ${produced}`,
-    `in stream ${Math.max(0, produced - counts.bridged)}`,
-    `bridged ${counts.bridged}`,
+    `in stream ${bridged === undefined ? "-" : Math.max(0, produced - bridged)}`,
+    `bridged ${bridged ?? "-"}`,
     `queued ${counts.queued}+${counts.inFlight}`,
     `stored ${counts.stored}`,
     `quarantined ${counts.quarantined}`,
@@ -74,14 +80,54 @@ function statusLine(elapsedS: number, produced: number, counts: StageCounts): st
   ].join(" | ");
 }
 
+/** Starts the pipeline `up` drives: local emulators, LocalStack, or the deployed stack. */
+async function startPipeline(
+  options: UpOptions,
+  out: (line: string) => void,
+): Promise<{ pipeline: PipelineView; emulators?: RunningEmulators; countsObjects: boolean }> {
+  const spec = resourceSpec();
+  const onError = (stage: string, error: unknown) => {
+    if (process.env.TICKLAKE_DEBUG) out(`[${stage}] ${(error as Error).message}`);
+  };
+  if (options.target === "aws") {
+    const clients = createClients();
+    const outputs = await readStackOutputs(clients, options.stack);
+    out(
+      `stack ${options.stack}: stream ${outputs.StreamName} → bucket ${outputs.BucketName}; functions run in Lambda`,
+    );
+    const pipeline = await DeployedPipeline.start(clients, outputs, `${options.stack}-up-monitor`);
+    return { pipeline, countsObjects: false };
+  }
+  let emulators: RunningEmulators | undefined;
+  let endpoints: Endpoints;
+  if (options.target === "localstack") {
+    endpoints = localstackEndpoints();
+    out(`LocalStack at ${endpoints.s3}; functions run here, behind local event sources`);
+  } else {
+    emulators = await startEmulators({ stateDir: options.stateDir });
+    endpoints = emulators.endpoints;
+    out(
+      `emulators: kinesis ${endpoints.kinesis}  sqs/sns/s3 ${endpoints.s3}  (restored ${emulators.restoredObjects} objects)`,
+    );
+    out(`endpoints written to ${join(options.stateDir, ENDPOINTS_FILE)}`);
+  }
+  try {
+    const pipeline = await LocalPipeline.start({ stateDir: options.stateDir, spec, endpoints, onError });
+    out(
+      `stream ${pipeline.streamName} → queue ${spec.queue.name} → bucket ${pipeline.bucket} → topic ${spec.topic.name}`,
+    );
+    out(
+      `try: aws --endpoint-url ${endpoints.s3} s3 ls s3://${pipeline.bucket}/lake/ --recursive   (any credentials, region ${endpoints.region})`,
+    );
+    return { pipeline, ...(emulators ? { emulators } : {}), countsObjects: true };
+  } catch (error) {
+    await emulators?.stop();
+    throw error;
+  }
+}
+
 export async function up(options: UpOptions): Promise<UpSummary> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  if (options.target !== "local") {
-    throw new ConfigError(
-      `--target ${options.target} is not available for \`up\` yet: only "local" runs the whole pipeline (got "${options.target}")`,
-    );
-  }
-  const spec = resourceSpec();
   // Listening from the start: a Ctrl-C during start-up also ends in a drained, clean stop.
   // A second Ctrl-C finds no listener and ends the process at once.
   let requestStop = () => {};
@@ -95,36 +141,16 @@ export async function up(options: UpOptions): Promise<UpSummary> {
   process.on("SIGINT", requestStop);
   process.on("SIGTERM", requestStop);
 
-  let emulators: RunningEmulators | undefined;
-  let pipeline: LocalPipeline | undefined;
+  let running: Awaited<ReturnType<typeof startPipeline>> | undefined;
   let durationTimer: NodeJS.Timeout | undefined;
   try {
-    emulators = await startEmulators({ stateDir: options.stateDir });
-    const { endpoints } = emulators;
-    out(
-      `emulators: kinesis ${endpoints.kinesis}  sqs/sns/s3 ${endpoints.s3}  (restored ${emulators.restoredObjects} objects)`,
-    );
-    out(`endpoints written to ${join(options.stateDir, ENDPOINTS_FILE)}`);
-    pipeline = await LocalPipeline.start({
-      stateDir: options.stateDir,
-      spec,
-      endpoints,
-      onError: (stage, error) => {
-        if (process.env.TICKLAKE_DEBUG) out(`[${stage}] ${(error as Error).message}`);
-      },
-    });
-    const { resources } = pipeline;
-    const objectsBefore = await countObjects(pipeline.clients.s3, resources.bucket);
-    out(
-      `stream ${resources.streamName} → queue ${spec.queue.name} → bucket ${resources.bucket} → topic ${spec.topic.name}`,
-    );
-    out(
-      `try: aws --endpoint-url ${endpoints.s3} s3 ls s3://${resources.bucket}/lake/ --recursive   (any credentials, region ${endpoints.region})`,
-    );
+    running = await startPipeline(options, out);
+    const { pipeline, countsObjects } = running;
+    const objectsBefore = countsObjects ? await countObjects(pipeline.clients.s3, pipeline.bucket) : 0;
 
     const shipper = new KinesisShipper({
       kinesis: pipeline.clients.kinesis,
-      streamName: resources.streamName,
+      streamName: pipeline.streamName,
     });
     const source = { service: "ticklake-webserver", instance: `${hostname()}-${process.pid}` };
     const feed = new MarketFeed({ seed: options.seed, source, sink: shipper, ticksPerSecond: options.ticks });
@@ -137,9 +163,8 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     traffic.start();
 
     const started = Date.now();
-    const running = pipeline;
     const statusTimer = setInterval(async () => {
-      const counts = await running.counts().catch(() => undefined);
+      const counts = await pipeline.counts().catch(() => undefined);
       if (counts) out(statusLine(Math.round((Date.now() - started) / 1000), shipper.stats.sent, counts));
     }, 1000);
 
@@ -151,13 +176,16 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     feed.stop();
     await app.close();
     await shipper.flush();
-    const drained = await running.drain(options.drainTimeoutSeconds * 1000);
+    const drained = await pipeline.drain(options.drainTimeoutSeconds * 1000, shipper.stats.sent);
     clearInterval(statusTimer);
-    const counts = await running.counts();
-    const objectsWritten = (await countObjects(running.clients.s3, resources.bucket)) - objectsBefore;
+    const counts = await pipeline.counts();
+    // Listing a deployed lake could be large and slow: on AWS the manifests are the count.
+    const objectsWritten = countsObjects
+      ? (await countObjects(pipeline.clients.s3, pipeline.bucket)) - objectsBefore
+      : counts.objects;
     const summary: UpSummary = {
       produced: shipper.stats.sent,
-      bridged: counts.bridged,
+      bridged: counts.bridged ?? shipper.stats.sent,
       refused: shipper.stats.refused + feed.refused,
       stored: counts.stored,
       quarantined: counts.quarantined,
@@ -178,8 +206,8 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     clearTimeout(durationTimer);
     process.off("SIGINT", requestStop);
     process.off("SIGTERM", requestStop);
-    await pipeline?.stop();
-    await emulators?.stop();
+    await running?.pipeline.stop();
+    await running?.emulators?.stop();
   }
 }
 

@@ -4,8 +4,8 @@
  * topic through its own monitor queue. `ticklake up` and the end-to-end tests both drive it.
  */
 import { join } from "node:path";
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { type AwsClients, createClients } from "../aws/clients.ts";
+import { type PipelineCounts, type PipelineView, queueDepth } from "../aws/deployed-pipeline.ts";
 import { NotificationTap } from "../aws/notifications.ts";
 import { sleep } from "../core/backoff.ts";
 import type { ResourceSpec } from "../core/spec.ts";
@@ -26,15 +26,8 @@ export interface LocalPipelineOptions {
   onError?: (stage: string, error: unknown) => void;
 }
 
-export interface StageCounts {
+export interface StageCounts extends PipelineCounts {
   bridged: number;
-  queued: number;
-  inFlight: number;
-  stored: number;
-  quarantined: number;
-  objects: number;
-  notifications: number;
-  dlq: number;
 }
 
 /** The environment a function sees: its settings plus the local endpoints, as on Lambda. */
@@ -64,7 +57,7 @@ export function localClients(endpoints: Endpoints): AwsClients {
   });
 }
 
-export class LocalPipeline {
+export class LocalPipeline implements PipelineView {
   readonly clients: AwsClients;
   readonly resources: Provisioned;
   readonly bridge: KinesisSource;
@@ -151,23 +144,18 @@ export class LocalPipeline {
     });
   }
 
-  async #queueDepth(queueUrl: string): Promise<{ visible: number; inFlight: number }> {
-    const { Attributes = {} } = await this.clients.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-      }),
-    );
-    return {
-      visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
-      inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
-    };
+  get streamName(): string {
+    return this.resources.streamName;
+  }
+
+  get bucket(): string {
+    return this.resources.bucket;
   }
 
   async counts(): Promise<StageCounts> {
     const [queue, dlq] = await Promise.all([
-      this.#queueDepth(this.resources.queueUrl),
-      this.#queueDepth(this.resources.dlqUrl),
+      queueDepth(this.clients, this.resources.queueUrl),
+      queueDepth(this.clients, this.resources.dlqUrl),
     ]);
     const tally = this.notifications.tally;
     return {
@@ -192,8 +180,8 @@ export class LocalPipeline {
     let quietRounds = 0;
     while (Date.now() < deadline) {
       const [queue, notifications] = await Promise.all([
-        this.#queueDepth(this.resources.queueUrl),
-        this.#queueDepth(this.resources.monitorQueueUrl),
+        queueDepth(this.clients, this.resources.queueUrl),
+        queueDepth(this.clients, this.resources.monitorQueueUrl),
       ]);
       const idle =
         this.bridge.caughtUp &&

@@ -244,3 +244,37 @@ describe("TicklakeStack", () => {
     expect(open).toEqual([]);
   });
 });
+
+describe("cdk synth", () => {
+  it("synthesizes offline from the command line, cdk-nag and cfn validation passing", async () => {
+    const { execFile } = await import("node:child_process");
+    const { mkdtemp, readFile, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const out = await mkdtemp(join(tmpdir(), "ticklake-cdk-"));
+    try {
+      await new Promise<void>((resolve, reject) =>
+        execFile(
+          "npx",
+          ["cdk", "synth", "--no-notices", "--quiet", "--output", out],
+          {
+            cwd: new URL("../..", import.meta.url).pathname,
+            env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: "true" },
+          },
+          (error, _stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve()),
+        ),
+      );
+      const template = JSON.parse(await readFile(join(out, "ticklake-dev.template.json"), "utf8"));
+      expect(
+        Object.values(template.Resources).filter((r) => (r as { Type: string }).Type === "AWS::Glue::Table"),
+      ).toHaveLength(4);
+      const report = JSON.parse(await readFile(join(out, "validation-report.json"), "utf8"));
+      const nag = report.pluginReports.find((p: { pluginName: string }) =>
+        p.pluginName.includes("AwsSolutions"),
+      );
+      expect(nag?.conclusion).toBe("success");
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
