@@ -98,7 +98,9 @@ export class TicklakeStack extends Stack {
       serverAccessLogsBucket: logBucket,
       serverAccessLogsPrefix: "s3/athena-results/",
       lifecycleRules: [{ expiration: Duration.days(30) }],
-      removalPolicy: RemovalPolicy.DESTROY,
+      // A bucket with objects cannot be deleted by CloudFormation; emptying it would take a
+      // custom resource. Retained, like the lake, and removed by hand (docs/deploy-aws.md).
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     // --- Kinesis ---------------------------------------------------------------------------
