@@ -58,7 +58,8 @@ function toEventRecord(record: _Record, shardId: string, options: KinesisSourceO
 
 export class KinesisSource {
   readonly #options: KinesisSourceOptions;
-  readonly #idleShards = new Set<string>();
+  /** Per shard: when the last read that found the tip, with nothing buffered, began. */
+  readonly #atTipSince = new Map<string, number>();
   readonly stats: KinesisSourceStats = {
     recordsRead: 0,
     recordsDelivered: 0,
@@ -82,9 +83,15 @@ export class KinesisSource {
     this.#loops = this.#shards.map((shardId) => this.#poll(shardId));
   }
 
-  /** True when every shard has been read to its tip and nothing is buffered or in flight. */
-  get caughtUp(): boolean {
-    return this.#shards.length > 0 && this.#idleShards.size === this.#shards.length;
+  /**
+   * True when, for every shard, a read that began at or after `sinceMs` found the shard's tip
+   * with nothing buffered or in flight: all that was in the stream at `sinceMs` is delivered.
+   */
+  caughtUpSince(sinceMs: number): boolean {
+    return (
+      this.#shards.length > 0 &&
+      this.#shards.every((shardId) => (this.#atTipSince.get(shardId) ?? -1) >= sinceMs)
+    );
   }
 
   /** Stops polling after the batches in flight are delivered and checkpointed. */
@@ -132,6 +139,7 @@ export class KinesisSource {
       }
       try {
         iterator ??= await this.#iterator(shardId);
+        const readStartedAt = Date.now();
         const result = await options.kinesis.send(
           new GetRecordsCommand({
             ShardIterator: iterator,
@@ -156,12 +164,10 @@ export class KinesisSource {
           }
         }
         const atTip = records.length === 0 || result.MillisBehindLatest === 0;
-        if (buffer.length === 0 && atTip) this.#idleShards.add(shardId);
-        else this.#idleShards.delete(shardId);
+        if (buffer.length === 0 && atTip) this.#atTipSince.set(shardId, readStartedAt);
         if (!iterator) return; // the shard was closed by a reshard
         if (records.length === 0) await sleep(options.idlePollMs ?? 250);
       } catch (error) {
-        this.#idleShards.delete(shardId);
         options.onError?.(error);
         if (!failed) {
           // Reading failed: re-read from the checkpoint; what was buffered comes again.

@@ -176,7 +176,8 @@ export class LocalPipeline implements PipelineView {
    * Returns false when `timeoutMs` passes first.
    */
   async drain(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
+    const startedAt = Date.now();
+    const deadline = startedAt + timeoutMs;
     let quietRounds = 0;
     while (Date.now() < deadline) {
       const [queue, notifications] = await Promise.all([
@@ -184,7 +185,8 @@ export class LocalPipeline implements PipelineView {
         queueDepth(this.clients, this.resources.monitorQueueUrl),
       ]);
       const idle =
-        this.bridge.caughtUp &&
+        // What was in the stream when the drain began has been read and delivered.
+        this.bridge.caughtUpSince(startedAt) &&
         queue.visible + queue.inFlight === 0 &&
         this.processor.inFlight === 0 &&
         notifications.visible + notifications.inFlight === 0;

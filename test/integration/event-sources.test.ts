@@ -144,9 +144,13 @@ describe("local event sources", () => {
         maxBatchingWindowMs: 0,
         idlePollMs: 50,
       });
+      const startedAt = Date.now();
       await source.start();
       await eventually(
-        async () => (source.stats.recordsDelivered === expectedRecords && source.caughtUp ? true : undefined),
+        async () =>
+          source.stats.recordsDelivered === expectedRecords && source.caughtUpSince(startedAt)
+            ? true
+            : undefined,
         20_000,
         "delivery",
       );
