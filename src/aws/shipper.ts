@@ -1,20 +1,26 @@
 /**
- * The log shipper: batches envelopes into PutRecords calls (≤ 500 records, ≤ 5 MiB), retries
- * only the records that failed, with exponential backoff and full jitter, and never drops an
- * accepted record. Memory is bounded: past `maxBufferedRecords`, `ship` refuses new records
- * with a ShipperFullError instead of losing old ones.
+ * The log shipper (DESIGN §3): never loses an accepted record.
+ *
+ * - Records of one partition key (the instrument) are KPL-aggregated into one Kinesis record
+ *   per PutRecords call, so small events are not billed 1 KiB each, and a key's records
+ *   succeed or fail together: a retry cannot reorder them.
+ * - PutRecords calls hold ≤ 500 records and ≤ 5 MiB; only failed records are retried, ahead
+ *   of newer ones, with exponential backoff and full jitter.
+ * - Memory is bounded: past `maxBufferedRecords`, records go to a disk spool (in order) while
+ *   Kinesis cannot keep up or is unreachable, and are replayed from it on recovery. Without a
+ *   spool, or with the spool full, `ship` refuses with ShipperFullError: an alarm, not a loss.
+ * - `close()` flushes; what Kinesis still cannot take is written to the spool for next time.
  */
 import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";
+import { aggregate, aggregatedSize } from "../core/aggregation.ts";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
 import { TicklakeError } from "../core/errors.ts";
 import type { Envelope } from "../core/events.ts";
+import { DiskSpool, type SpooledRecord } from "./spool.ts";
 
 export class ShipperFullError extends TicklakeError {
-  constructor(buffered: number) {
-    super(
-      "SHIPPER_FULL",
-      `log shipper buffer is full (${buffered} records waiting for Kinesis); record refused`,
-    );
+  constructor(where: string) {
+    super("SHIPPER_FULL", `log shipper ${where} is full; record refused (see the shipper's alarms)`);
   }
 }
 
@@ -26,22 +32,37 @@ export interface ShipperOptions {
   streamName: string;
   /** @default 100 */
   flushIntervalMs?: number;
-  /** @default 200_000 */
+  /** Records held in memory; more go to the spool. @default 50_000 */
   maxBufferedRecords?: number;
+  /** Folder of the disk spool; without one, a full memory buffer refuses records. */
+  spoolDir?: string;
+  /** @default 1 GiB */
+  maxSpoolBytes?: number;
+  /**
+   * Aggregate records per partition key (KPL format). Without it, a partial failure can
+   * reorder a key's records within a call. @default true
+   */
+  aggregate?: boolean;
+  /** Largest aggregated record; the KPL's default is 51,200. @default 51_200 */
+  maxAggregateBytes?: number;
 }
 
 export interface ShipperStats {
   /** Accepted by `ship`. */
   queued: number;
-  /** Acknowledged by Kinesis. */
+  /** User records acknowledged by Kinesis. */
   sent: number;
-  /** Record attempts that failed and were retried. */
+  /** User-record attempts that failed and were retried. */
   retried: number;
-  /** Refused by `ship` because the buffer was full. */
+  /** Records written to the disk spool. */
+  spooled: number;
+  /** Refused by `ship` because memory (without spool) or the spool was full. */
   refused: number;
   /** Accepted records lost: stays 0. */
   dropped: number;
   putRecordsCalls: number;
+  /** Kinesis records put (aggregates count once). */
+  kinesisRecords: number;
   bytesSent: number;
 }
 
@@ -59,28 +80,49 @@ export function partitionKeyOf(envelope: Envelope): string {
   }
 }
 
+interface Batch {
+  entries: PutRecordsRequestEntry[];
+  /** The user records of each entry, in order. */
+  members: SpooledRecord[][];
+  taken: number;
+}
+
 export class KinesisShipper {
   readonly #options: ShipperOptions;
-  #buffer: PutRecordsRequestEntry[] = [];
+  readonly #spool: DiskSpool | undefined;
+  #memory: SpooledRecord[] = [];
+  /** Segments read into memory whose records are not all acknowledged yet. */
+  readonly #unacked = new Map<number, number>();
+  #lastReadSegment: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   #sending: Promise<void> | undefined;
   #failures = 0;
+  #closed = false;
+  /** Records taken out of memory for the PutRecords call under way. */
+  #inFlight = 0;
   readonly stats: ShipperStats = {
     queued: 0,
     sent: 0,
     retried: 0,
+    spooled: 0,
     refused: 0,
     dropped: 0,
     putRecordsCalls: 0,
+    kinesisRecords: 0,
     bytesSent: 0,
   };
 
   constructor(options: ShipperOptions) {
     this.#options = options;
+    this.#spool = options.spoolDir
+      ? new DiskSpool(options.spoolDir, options.maxSpoolBytes ?? 1024 ** 3)
+      : undefined;
+    if (this.#spool && this.#spool.records > 0) this.#kick();
   }
 
+  /** Records accepted and not yet acknowledged: in memory, in flight, and on disk. */
   get buffered(): number {
-    return this.#buffer.length;
+    return this.#memory.length + this.#inFlight + (this.#spool?.records ?? 0);
   }
 
   /** Accepts an envelope for delivery, or throws ShipperFullError. */
@@ -88,15 +130,25 @@ export class KinesisShipper {
     this.shipRaw(JSON.stringify(envelope), partitionKeyOf(envelope));
   }
 
-  /** Accepts raw record text (for `ticklake send`, which must be able to send bad records too). */
+  /** Accepts raw record text (`ticklake send` must be able to send bad records too). */
   shipRaw(text: string, partitionKey: string): void {
-    if (this.#buffer.length >= (this.#options.maxBufferedRecords ?? 200_000)) {
+    const data = Buffer.from(text);
+    // While any record is on disk (read back or not), newer ones queue behind it there, so
+    // memory holds either records that never touched the disk or one segment's: order is kept.
+    const toDisk =
+      (this.#spool !== undefined && !this.#spool.isEmpty) ||
+      this.#memory.length >= (this.#options.maxBufferedRecords ?? 50_000);
+    if (!toDisk) {
+      this.#memory.push({ key: partitionKey, data });
+    } else if (this.#spool?.hasRoomFor(data.length * 1.4 + partitionKey.length + 16)) {
+      this.#spool.append(partitionKey, data);
+      this.stats.spooled++;
+    } else {
       this.stats.refused++;
-      throw new ShipperFullError(this.#buffer.length);
+      throw new ShipperFullError(this.#spool ? "spool" : "memory buffer");
     }
-    this.#buffer.push({ Data: Buffer.from(text), PartitionKey: partitionKey });
     this.stats.queued++;
-    if (this.#buffer.length >= MAX_RECORDS_PER_CALL) this.#kick();
+    if (this.#memory.length >= MAX_RECORDS_PER_CALL) this.#kick();
     else this.#timer ??= setTimeout(() => this.#kick(), this.#options.flushIntervalMs ?? 100);
   }
 
@@ -105,48 +157,107 @@ export class KinesisShipper {
     this.#timer = undefined;
     this.#sending ??= this.#drain().finally(() => {
       this.#sending = undefined;
-      if (this.#buffer.length > 0) this.#kick();
+      // Through a timer, not at once: a drain that could not progress must not spin.
+      if (this.buffered > 0 && !this.#closed) this.#timer ??= setTimeout(() => this.#kick(), 10);
     });
   }
 
-  /** Takes the next call's worth of records off the front of the buffer. */
-  #take(): PutRecordsRequestEntry[] {
-    let bytes = 0;
-    let count = 0;
-    for (const entry of this.#buffer) {
-      const size = (entry.Data?.byteLength ?? 0) + Buffer.byteLength(entry.PartitionKey ?? "");
-      if (count === MAX_RECORDS_PER_CALL || (count > 0 && bytes + size > MAX_BYTES_PER_CALL)) break;
-      bytes += size;
-      count++;
+  /** Takes the next call's worth of records off the front of memory, aggregated per key. */
+  #take(): Batch {
+    const aggregateOn = this.#options.aggregate ?? true;
+    const maxAggregate = this.#options.maxAggregateBytes ?? 51_200;
+    const groups = new Map<string, { members: SpooledRecord[]; bytes: number }>();
+    let callBytes = 0;
+    let taken = 0;
+    for (const record of this.#memory) {
+      const size = aggregateOn
+        ? aggregatedSize({ partitionKey: record.key, data: record.data })
+        : record.data.length;
+      // The call stops at the first record that does not fit; nothing is taken out of order.
+      if (taken > 0 && callBytes + size + record.key.length > MAX_BYTES_PER_CALL - 64 * 1024) break;
+      const group = aggregateOn ? groups.get(record.key) : undefined;
+      // A key gets one Kinesis record per call, so a partial failure cannot reorder its records.
+      if (group) {
+        if (group.bytes + size > maxAggregate) break;
+        group.members.push(record);
+        group.bytes += size;
+      } else {
+        if (groups.size >= MAX_RECORDS_PER_CALL) break;
+        groups.set(aggregateOn ? record.key : String(taken), { members: [record], bytes: size + 64 });
+      }
+      callBytes += size + record.key.length;
+      taken++;
     }
-    return this.#buffer.splice(0, count);
+    const members = [...groups.values()].map((group) => group.members);
+    const entries = members.map((group) => {
+      const first = group[0] as SpooledRecord;
+      return {
+        PartitionKey: first.key,
+        Data:
+          group.length === 1 && !aggregateOn
+            ? first.data
+            : aggregate(group.map((r) => ({ partitionKey: r.key, data: r.data }))),
+      };
+    });
+    return { entries, members, taken };
+  }
+
+  #refill(): void {
+    if (this.#memory.length > 0 || !this.#spool || this.#spool.records === 0) return;
+    const records = this.#spool.readNext(this.#lastReadSegment);
+    const segment = records[0]?.segment;
+    if (segment === undefined) return;
+    this.#lastReadSegment = segment;
+    this.#unacked.set(segment, records.length);
+    this.#memory = records;
+  }
+
+  #acknowledge(records: readonly SpooledRecord[]): void {
+    for (const record of records) {
+      if (record.segment === undefined) continue;
+      const left = (this.#unacked.get(record.segment) ?? 1) - 1;
+      if (left > 0) this.#unacked.set(record.segment, left);
+      else {
+        this.#unacked.delete(record.segment);
+        this.#spool?.release(record.segment);
+      }
+    }
   }
 
   async #drain(): Promise<void> {
-    while (this.#buffer.length > 0) {
+    for (this.#refill(); this.#memory.length > 0 && !this.#closed; this.#refill()) {
       const batch = this.#take();
-      const failed: PutRecordsRequestEntry[] = [];
+      this.#memory.splice(0, batch.taken);
+      this.#inFlight = batch.taken;
+      const failed: SpooledRecord[] = [];
       try {
         const result = await this.#options.kinesis.send(
-          new PutRecordsCommand({ StreamName: this.#options.streamName, Records: batch }),
+          new PutRecordsCommand({ StreamName: this.#options.streamName, Records: batch.entries }),
         );
         this.stats.putRecordsCalls++;
-        batch.forEach((entry, index) => {
+        batch.entries.forEach((entry, index) => {
+          const members = batch.members[index] ?? [];
           if (result.Records?.[index]?.ErrorCode !== undefined) {
-            failed.push(entry);
-          } else {
-            this.stats.sent++;
-            this.stats.bytesSent += entry.Data?.byteLength ?? 0;
+            failed.push(...members);
+            return;
           }
+          this.stats.sent += members.length;
+          this.stats.kinesisRecords++;
+          this.stats.bytesSent += entry.Data?.byteLength ?? 0;
+          this.#acknowledge(members);
         });
       } catch {
-        failed.push(...batch);
+        for (const members of batch.members) failed.push(...members);
       }
+      this.#inFlight = 0;
       if (failed.length > 0) {
-        // Failed records go back to the front, ahead of newer records of the same key.
+        // Failed keys go back to the front: each key's records stay ahead of its newer ones.
         this.stats.retried += failed.length;
-        this.#buffer.unshift(...failed);
-        await sleep(fullJitterDelay(++this.#failures, 50, 2_000));
+        this.#memory.unshift(...failed);
+        // Backoff grows only while whole calls fail; partial throttling backs off briefly.
+        const wholeCallFailed = failed.length === batch.taken;
+        this.#failures = wholeCallFailed ? this.#failures + 1 : 0;
+        await sleep(fullJitterDelay(Math.max(1, this.#failures), 50, 2_000));
       } else {
         this.#failures = 0;
       }
@@ -155,9 +266,36 @@ export class KinesisShipper {
 
   /** Resolves once every accepted record is acknowledged by Kinesis. */
   async flush(): Promise<void> {
-    while (this.#buffer.length > 0 || this.#sending) {
+    while (this.buffered > 0 || this.#sending) {
       this.#kick();
       await this.#sending;
+      if (this.buffered > 0) await sleep(10);
     }
+  }
+
+  /**
+   * Flushes for at most `timeoutMs`; whatever Kinesis has not taken by then goes to the spool
+   * (ahead of what is already there) to be sent at the next start. Without a spool, what is
+   * left is reported as dropped. Returns the number of records left over.
+   */
+  async close(timeoutMs = 10_000): Promise<number> {
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise((resolve) => (timeout = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timeout);
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.#sending;
+    // Records that never touched the disk are older than every segment (see shipRaw); those
+    // read back from a segment are still in its file.
+    const inMemory = this.#memory.filter((record) => record.segment === undefined);
+    const readBack = this.#memory.length - inMemory.length;
+    this.#memory = [];
+    if (!this.#spool) {
+      this.stats.dropped += inMemory.length;
+      return inMemory.length;
+    }
+    this.#spool.prepend(inMemory);
+    this.#spool.sync();
+    return this.#spool.records + readBack;
   }
 }

@@ -44,6 +44,8 @@ export interface UpSummary {
   produced: number;
   /** Read from the stream by the bridge: this run's records plus any from other producers. */
   bridged: number;
+  /** Accepted but not acknowledged by Kinesis at the stop: kept in the spool for next time. */
+  leftInSpool: number;
   refused: number;
   stored: number;
   quarantined: number;
@@ -151,6 +153,7 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     const shipper = new KinesisShipper({
       kinesis: pipeline.clients.kinesis,
       streamName: pipeline.streamName,
+      spoolDir: join(options.stateDir, "spool"),
     });
     const source = { service: "ticklake-webserver", instance: `${hostname()}-${process.pid}` };
     const feed = new MarketFeed({ seed: options.seed, source, sink: shipper, ticksPerSecond: options.ticks });
@@ -175,7 +178,7 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     await traffic.stop();
     feed.stop();
     await app.close();
-    await shipper.flush();
+    const leftInSpool = await shipper.close(options.drainTimeoutSeconds * 1000);
     const drained = await pipeline.drain(options.drainTimeoutSeconds * 1000, shipper.stats.sent);
     clearInterval(statusTimer);
     const counts = await pipeline.counts();
@@ -187,6 +190,7 @@ export async function up(options: UpOptions): Promise<UpSummary> {
       produced: shipper.stats.sent,
       bridged: counts.bridged ?? shipper.stats.sent,
       refused: shipper.stats.refused + feed.refused,
+      leftInSpool,
       stored: counts.stored,
       quarantined: counts.quarantined,
       objectsWritten,
@@ -197,6 +201,7 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     };
     summary.balanced =
       drained &&
+      summary.leftInSpool === 0 &&
       summary.bridged >= summary.produced &&
       summary.bridged === summary.stored + summary.quarantined &&
       summary.objectsWritten === summary.notifiedObjects &&
@@ -225,6 +230,7 @@ export function formatSummary(summary: UpSummary): string {
     `  objects notified                    ${summary.notifiedObjects}  ${check(summary.objectsWritten === summary.notifiedObjects)}`,
     `  DLQ                                 ${summary.dlq}  ${check(summary.dlq === 0)}`,
     `  records refused by a full shipper   ${summary.refused}`,
+    `  left in the spool for the next run  ${summary.leftInSpool}`,
     `  drained                             ${summary.drained ? "yes" : "NO (timed out)"}`,
   ].join("\n");
 }

@@ -120,10 +120,16 @@ export function packRecords(records: readonly StreamRecord[], options: PackOptio
   return done.sort((a, b) => compareSequenceNumbers(a.firstSeq, b.firstSeq));
 }
 
-/** Kinesis sequence numbers are decimal strings of up to 128 bits: compare them as such. */
+/**
+ * Kinesis sequence numbers are decimal strings of up to 128 bits: compare them as numbers.
+ * Sub-records of an aggregated record carry `.<sub-sequence>` and sort after each other.
+ */
 export function compareSequenceNumbers(a: string, b: string): number {
-  if (a.length !== b.length) return a.length - b.length;
-  return a < b ? -1 : a > b ? 1 : 0;
+  const [mainA = "", subA = ""] = a.split(".");
+  const [mainB = "", subB = ""] = b.split(".");
+  if (mainA.length !== mainB.length) return mainA.length - mainB.length;
+  if (mainA !== mainB) return mainA < mainB ? -1 : 1;
+  return subA === subB ? 0 : subA < subB ? -1 : 1;
 }
 
 /** Decodes an SQS message body into a packed message, or says precisely why it is not one. */

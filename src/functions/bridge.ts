@@ -7,6 +7,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { KinesisStreamEvent } from "aws-lambda";
 import { createClients, endpointsFromEnv } from "../aws/clients.ts";
 import { sendPackedMessages } from "../aws/sqs.ts";
+import { deaggregate } from "../core/aggregation.ts";
 import { type PackedMessage, packRecords, type StreamRecord } from "../core/packing.ts";
 import { BridgeConfig, readConfig } from "./config.ts";
 
@@ -45,12 +46,15 @@ export function makeBridgeHandler(deps: BridgeDeps) {
         shard = { stream, shardId, records: [] };
         byShard.set(key, shard);
       }
-      shard.records.push({
-        sequenceNumber: record.kinesis.sequenceNumber,
-        partitionKey: record.kinesis.partitionKey,
-        arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
-        data: Buffer.from(record.kinesis.data, "base64"),
-      });
+      // KPL-aggregated records carry many user records; each is packed on its own.
+      shard.records.push(
+        ...deaggregate({
+          sequenceNumber: record.kinesis.sequenceNumber,
+          partitionKey: record.kinesis.partitionKey,
+          arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
+          data: Buffer.from(record.kinesis.data, "base64"),
+        }),
+      );
     }
     const messages = [...byShard.values()].flatMap((shard) =>
       packRecords(shard.records, {
@@ -60,8 +64,13 @@ export function makeBridgeHandler(deps: BridgeDeps) {
       }),
     );
     await deps.send(messages);
-    deps.logger.debug("bridged", { records: event.Records.length, messages: messages.length });
-    return { records: event.Records.length, messages: messages.length };
+    const records = messages.reduce((sum, message) => sum + message.records.length, 0);
+    deps.logger.debug("bridged", {
+      kinesisRecords: event.Records.length,
+      records,
+      messages: messages.length,
+    });
+    return { records, messages: messages.length };
   };
 }
 

@@ -183,14 +183,16 @@ export class KinesisSource {
   async #deliver(shardId: string, records: KinesisStreamRecord[]): Promise<void> {
     const event: KinesisStreamEvent = { Records: records };
     this.stats.invocations++;
+    let result: { records?: unknown } | undefined;
     try {
-      await this.#options.pool.invoke(event);
+      result = await this.#options.pool.invoke<{ records?: unknown } | undefined>(event);
     } catch (error) {
       this.stats.failedInvocations++;
       throw error;
     }
     const last = records[records.length - 1] as KinesisStreamRecord;
     await this.#options.checkpoints.set(this.#options.streamName, shardId, last.kinesis.sequenceNumber);
-    this.stats.recordsDelivered += records.length;
+    // The bridge reports user records, which differ from Kinesis records when they are aggregated.
+    this.stats.recordsDelivered += typeof result?.records === "number" ? result.records : records.length;
   }
 }

@@ -3,7 +3,8 @@
  * src/webserver/server.ts` by hand): market API + tick log + shipper to the stream named by
  * STREAM_NAME. SIGTERM (ECS's stop signal) and SIGINT stop the API, flush the shipper, exit.
  */
-import { hostname } from "node:os";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
 import { createClients, endpointsFromEnv } from "../aws/clients.ts";
 import { KinesisShipper } from "../aws/shipper.ts";
@@ -19,6 +20,7 @@ export const ServerConfig = z.object({
   SEED: z.coerce.number().int().min(0).default(42),
   INSTANCE_ID: z.string().min(1).max(128).default(hostname()),
   METRICS_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000),
+  SPOOL_DIR: z.string().min(1).default(join(tmpdir(), "ticklake-spool")),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
@@ -31,13 +33,25 @@ export function shipperLogLine(shipper: KinesisShipper): string {
   return JSON.stringify({
     level: "INFO",
     message: "shipper",
-    shipper: { buffered: shipper.buffered, sent, retried, refused, dropped, putRecordsCalls },
+    shipper: {
+      buffered: shipper.buffered,
+      sent,
+      retried,
+      spooled: shipper.stats.spooled,
+      refused,
+      dropped,
+      putRecordsCalls,
+    },
   });
 }
 
 export async function startServer(config: ServerConfig) {
   const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
-  const shipper = new KinesisShipper({ kinesis: clients.kinesis, streamName: config.STREAM_NAME });
+  const shipper = new KinesisShipper({
+    kinesis: clients.kinesis,
+    streamName: config.STREAM_NAME,
+    spoolDir: config.SPOOL_DIR,
+  });
   const source = { service: "ticklake-webserver", instance: config.INSTANCE_ID };
   const feed = new MarketFeed({
     seed: config.SEED,
@@ -59,7 +73,9 @@ export async function startServer(config: ServerConfig) {
       clearInterval(metrics);
       feed.stop();
       await app.close();
-      await shipper.flush();
+      // ECS allows 30 s between SIGTERM and SIGKILL; what Kinesis cannot take by then stays in
+      // the spool, which a task on the same disk replays.
+      await shipper.close(20_000);
       clients.destroy();
     },
   };

@@ -83,7 +83,9 @@ describe("ticklake up", () => {
         "lake objects",
       );
       const firstKey = listing.trim().split("\n")[0]?.split(/\s+/).pop() ?? "";
-      expect(firstKey).toMatch(/^lake\/\w+\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/shardId-\d+-\d+-\d+\.parquet$/);
+      expect(firstKey).toMatch(
+        /^lake\/\w+\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/shardId-\d+-[\d.]+-[\d.]+\.parquet$/,
+      );
       const clients = localClients(endpoints);
       try {
         const viaCli = await awsCli(endpoints.s3, [

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from "@aws-sdk/client-kinesis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "../../src/aws/clients.ts";
+import { deaggregate } from "../../src/core/aggregation.ts";
 import { readConfig } from "../../src/core/config.ts";
 import { validateRecord } from "../../src/core/events.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
@@ -56,6 +57,7 @@ describe("web server process", () => {
         HOST: "127.0.0.1",
         TICKS_PER_SECOND: "0",
         METRICS_INTERVAL_MS: "1000",
+        SPOOL_DIR: `${state.dir}/spool`,
       },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -95,8 +97,16 @@ describe("web server process", () => {
         }),
       );
       const { Records = [] } = await clients.kinesis.send(new GetRecordsCommand({ ShardIterator }));
-      for (const record of Records) {
-        const verdict = validateRecord(Buffer.from(record.Data ?? []).toString());
+      const userRecords = Records.flatMap((record) =>
+        deaggregate({
+          sequenceNumber: record.SequenceNumber ?? "",
+          partitionKey: record.PartitionKey ?? "",
+          arrivalMs: 0,
+          data: record.Data ?? new Uint8Array(),
+        }),
+      );
+      for (const record of userRecords) {
+        const verdict = validateRecord(Buffer.from(record.data).toString());
         expect(verdict.ok).toBe(true);
         if (verdict.ok) types.push(verdict.event.type);
       }
