@@ -157,7 +157,18 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     });
     const source = { service: "ticklake-webserver", instance: `${hostname()}-${process.pid}` };
     const feed = new MarketFeed({ seed: options.seed, source, sink: shipper, ticksPerSecond: options.ticks });
-    const app = build({ feed, source });
+    const app = await build({
+      feed,
+      source,
+      // The built-in load generator runs from this host: it must not be rate-limited.
+      rateLimitPerMinute: 1_000_000,
+      gauges: () => ({
+        shipper_buffered: shipper.buffered,
+        shipper_sent: shipper.stats.sent,
+        shipper_spooled: shipper.stats.spooled,
+        shipper_refused: shipper.stats.refused,
+      }),
+    });
     await app.listen({ port: options.port, host: "127.0.0.1" });
     const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     out(`market API on ${baseUrl}  (try ${baseUrl}/v1/stocks/AAPL)`);

@@ -2,9 +2,23 @@
  * The live market behind the API: advances the simulator on a timer, keeps the latest quotes
  * and recent news, and logs each tick's quotes as envelopes (the "tick log").
  */
+import { EventEmitter } from "node:events";
 import { type Envelope, type EnvelopeSource, envelopeOf, type NewsArticle } from "../core/events.ts";
 import { FX_PAIRS } from "../core/instruments.ts";
-import { MarketSimulator } from "../core/simulator.ts";
+import { MarketSimulator, type MarketTick } from "../core/simulator.ts";
+
+/** A 1-minute OHLCV bar of a stock's last-trade price. */
+export interface Bar {
+  /** Start of the minute, ISO-8601 UTC. */
+  minute: string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
+const BARS_KEPT = 120;
 
 export interface LogSink {
   ship(envelope: Envelope): void;
@@ -25,6 +39,9 @@ export class MarketFeed {
   readonly simulator: MarketSimulator;
   readonly #options: MarketFeedOptions;
   readonly #news: Array<{ article: NewsArticle; atMs: number }> = [];
+  readonly #bars = new Map<string, Bar[]>();
+  /** Emits "tick" with each MarketTick, for live streams. */
+  readonly events = new EventEmitter();
   #timer: NodeJS.Timeout | undefined;
   /** Log records the sink refused (full buffer); served anyway. */
   refused = 0;
@@ -51,6 +68,8 @@ export class MarketFeed {
   tick(logQuotes = true): void {
     const atMs = this.now();
     const tick = this.simulator.advance(atMs);
+    this.#recordBars(tick);
+    this.events.emit("tick", tick);
     const source = this.#options.source;
     for (const article of tick.news) {
       this.#news.push({ article, atMs });
@@ -62,6 +81,36 @@ export class MarketFeed {
     for (const quote of tick.stocks) this.log(envelopeOf("stock.quote", quote, source, atMs));
   }
 
+  #recordBars(tick: MarketTick): void {
+    const minute = new Date(Math.floor(tick.atMs / 60_000) * 60_000).toISOString();
+    for (const quote of tick.stocks) {
+      const bars = this.#bars.get(quote.symbol) ?? [];
+      const current = bars.at(-1);
+      if (current?.minute === minute) {
+        current.high = Math.max(current.high, quote.last);
+        current.low = Math.min(current.low, quote.last);
+        current.close = quote.last;
+        current.volume += quote.volume;
+      } else {
+        bars.push({
+          minute,
+          open: quote.last,
+          high: quote.last,
+          low: quote.last,
+          close: quote.last,
+          volume: quote.volume,
+        });
+        if (bars.length > BARS_KEPT) bars.shift();
+      }
+      this.#bars.set(quote.symbol, bars);
+    }
+  }
+
+  /** The most recent 1-minute bars of a stock, oldest first. */
+  bars(symbol: string, limit: number): Bar[] {
+    return (this.#bars.get(symbol) ?? []).slice(-limit).map((bar) => ({ ...bar }));
+  }
+
   start(): void {
     const perSecond = this.#options.ticksPerSecond ?? 1;
     if (perSecond <= 0) return;
@@ -71,6 +120,7 @@ export class MarketFeed {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.events.emit("stop");
   }
 
   /** Newest first, optionally only articles naming `symbol`. */

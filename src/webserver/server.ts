@@ -59,7 +59,18 @@ export async function startServer(config: ServerConfig) {
     sink: shipper,
     ticksPerSecond: config.TICKS_PER_SECOND,
   });
-  const app = build({ feed, source });
+  const app = await build({
+    feed,
+    source,
+    gauges: () => ({
+      shipper_buffered: shipper.buffered,
+      shipper_sent: shipper.stats.sent,
+      shipper_retried: shipper.stats.retried,
+      shipper_spooled: shipper.stats.spooled,
+      shipper_refused: shipper.stats.refused,
+      shipper_dropped: shipper.stats.dropped,
+    }),
+  });
   await app.listen({ port: config.PORT, host: config.HOST });
   feed.start();
   const metrics = setInterval(
