@@ -1,7 +1,8 @@
 /**
  * Request throughput of the market API with logging on (every response logged with the data
- * it served, shipped to the local Kinesis) against logging off, in the same run, with
- * autocannon. The rounds alternate, so both see the same machine.
+ * it served, shipped to the local Kinesis by the worker-thread shipper, as `up` and the
+ * server do) against logging off, in the same run, with autocannon. The rounds alternate,
+ * so both see the same machine.
  *
  *   npm run bench:webserver          writes bench/results/webserver.json
  */
@@ -11,9 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateStreamCommand } from "@aws-sdk/client-kinesis";
 import autocannon from "autocannon";
-import { KinesisShipper } from "../src/aws/shipper.ts";
+import { ShipperWorker } from "../src/aws/shipper-worker.ts";
 import { startEmulators } from "../src/local/emulators.ts";
-import { localClients } from "../src/local/pipeline.ts";
+import { localClientOptions, localClients } from "../src/local/pipeline.ts";
 import { build } from "../src/webserver/app.ts";
 import { MarketFeed } from "../src/webserver/feed.ts";
 
@@ -27,8 +28,8 @@ await clients.kinesis.send(new CreateStreamCommand({ StreamName: "web", ShardCou
 await new Promise((resolve) => setTimeout(resolve, 300));
 
 async function measure(logRequests: boolean): Promise<number> {
-  const shipper = new KinesisShipper({
-    kinesis: clients.kinesis,
+  const shipper = new ShipperWorker({
+    clientOptions: localClientOptions(emulators.endpoints),
     streamName: "web",
     maxBufferedRecords: 10_000_000,
   });
@@ -44,7 +45,7 @@ async function measure(logRequests: boolean): Promise<number> {
     requests: [{ path: "/v1/stocks/AAPL" }, { path: "/v1/fx/EURUSD" }, { path: "/v1/fx/rates?base=USD" }],
   });
   await app.close();
-  await shipper.flush();
+  await shipper.close(60_000);
   return result.requests.average;
 }
 

@@ -5,7 +5,7 @@
  */
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { sleep } from "../core/backoff.ts";
-import type { AwsClients } from "./clients.ts";
+import type { AwsClients, ClientOptions } from "./clients.ts";
 import { NotificationTap } from "./notifications.ts";
 import { subscribeQueue } from "./object-sync.ts";
 import type { StackOutputs } from "./stack-outputs.ts";
@@ -25,6 +25,8 @@ export interface PipelineCounts {
 /** What `ticklake up` needs of a pipeline, local or deployed. */
 export interface PipelineView {
   readonly clients: AwsClients;
+  /** How to build the same clients elsewhere (the shipper's worker thread). */
+  readonly clientOptions: ClientOptions;
   readonly streamName: string;
   readonly bucket: string;
   counts(): Promise<PipelineCounts>;
@@ -51,6 +53,8 @@ export async function queueDepth(
 
 export class DeployedPipeline implements PipelineView {
   readonly clients: AwsClients;
+  /** The SDK's own chains: credentials, region and endpoints as configured for AWS. */
+  readonly clientOptions: ClientOptions = {};
   readonly #outputs: StackOutputs;
   readonly #tap: NotificationTap;
 

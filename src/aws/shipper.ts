@@ -80,6 +80,16 @@ export function partitionKeyOf(envelope: Envelope): string {
   }
 }
 
+/** What a producer needs of a shipper: KinesisShipper here, or ShipperWorker on a thread. */
+export interface LogShipper {
+  ship(envelope: Envelope): void;
+  shipRaw(text: string, partitionKey: string): void;
+  readonly stats: ShipperStats;
+  readonly buffered: number;
+  flush(): Promise<void>;
+  close(timeoutMs?: number): Promise<number>;
+}
+
 interface Batch {
   entries: PutRecordsRequestEntry[];
   /** The user records of each entry, in order. */
@@ -87,7 +97,7 @@ interface Batch {
   taken: number;
 }
 
-export class KinesisShipper {
+export class KinesisShipper implements LogShipper {
   readonly #options: ShipperOptions;
   readonly #spool: DiskSpool | undefined;
   #memory: SpooledRecord[] = [];

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { createClients } from "../aws/clients.ts";
 import { DeployedPipeline, type PipelineCounts, type PipelineView } from "../aws/deployed-pipeline.ts";
-import { KinesisShipper } from "../aws/shipper.ts";
+import { ShipperWorker } from "../aws/shipper-worker.ts";
 import { readStackOutputs } from "../aws/stack-outputs.ts";
 import { resourceSpec } from "../core/spec.ts";
 import { type RunningEmulators, startEmulators } from "../local/emulators.ts";
@@ -150,8 +150,9 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     const { pipeline, countsObjects } = running;
     const objectsBefore = countsObjects ? await countObjects(pipeline.clients.s3, pipeline.bucket) : 0;
 
-    const shipper = new KinesisShipper({
-      kinesis: pipeline.clients.kinesis,
+    // On a worker thread: aggregation, PutRecords and the spool stay off the API's thread.
+    const shipper = new ShipperWorker({
+      clientOptions: pipeline.clientOptions,
       streamName: pipeline.streamName,
       spoolDir: join(options.stateDir, "spool"),
     });

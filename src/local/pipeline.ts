@@ -4,7 +4,7 @@
  * topic through its own monitor queue. `ticklake up` and the end-to-end tests both drive it.
  */
 import { join } from "node:path";
-import { type AwsClients, createClients } from "../aws/clients.ts";
+import { type AwsClients, type ClientOptions, createClients } from "../aws/clients.ts";
 import { type PipelineCounts, type PipelineView, queueDepth } from "../aws/deployed-pipeline.ts";
 import { NotificationTap } from "../aws/notifications.ts";
 import { sleep } from "../core/backoff.ts";
@@ -49,16 +49,21 @@ export function functionEnv(endpoints: Endpoints, settings: Record<string, strin
   };
 }
 
-export function localClients(endpoints: Endpoints): AwsClients {
-  return createClients({
+export function localClientOptions(endpoints: Endpoints): ClientOptions {
+  return {
     region: endpoints.region,
     credentials: LOCAL_CREDENTIALS,
     endpoints: { kinesis: endpoints.kinesis, sqs: endpoints.sqs, sns: endpoints.sns, s3: endpoints.s3 },
-  });
+  };
+}
+
+export function localClients(endpoints: Endpoints): AwsClients {
+  return createClients(localClientOptions(endpoints));
 }
 
 export class LocalPipeline implements PipelineView {
   readonly clients: AwsClients;
+  readonly clientOptions: ClientOptions;
   readonly resources: Provisioned;
   readonly bridge: KinesisSource;
   readonly processor: SqsSource;
@@ -67,6 +72,7 @@ export class LocalPipeline implements PipelineView {
 
   private constructor(parts: {
     clients: AwsClients;
+    clientOptions: ClientOptions;
     resources: Provisioned;
     bridge: KinesisSource;
     processor: SqsSource;
@@ -74,6 +80,7 @@ export class LocalPipeline implements PipelineView {
     pools: FunctionPool[];
   }) {
     this.clients = parts.clients;
+    this.clientOptions = parts.clientOptions;
     this.resources = parts.resources;
     this.bridge = parts.bridge;
     this.processor = parts.processor;
@@ -83,7 +90,8 @@ export class LocalPipeline implements PipelineView {
 
   static async start(options: LocalPipelineOptions): Promise<LocalPipeline> {
     const { spec, endpoints } = options;
-    const clients = localClients(endpoints);
+    const clientOptions = localClientOptions(endpoints);
+    const clients = createClients(clientOptions);
     const resources = await provision(clients, spec);
     const checkpoints = new CheckpointStore(join(options.stateDir, "checkpoints.json"));
     await checkpoints.load();
@@ -136,6 +144,7 @@ export class LocalPipeline implements PipelineView {
     notifications.start();
     return new LocalPipeline({
       clients,
+      clientOptions,
       resources,
       bridge,
       processor,

@@ -6,8 +6,9 @@
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { createClients, endpointsFromEnv } from "../aws/clients.ts";
-import { KinesisShipper } from "../aws/shipper.ts";
+import { endpointsFromEnv } from "../aws/clients.ts";
+import type { LogShipper } from "../aws/shipper.ts";
+import { ShipperWorker } from "../aws/shipper-worker.ts";
 import { readConfig } from "../core/config.ts";
 import { build } from "./app.ts";
 import { MarketFeed } from "./feed.ts";
@@ -28,7 +29,7 @@ export type ServerConfig = z.infer<typeof ServerConfig>;
  * The shipper's counters as one JSON log line. On AWS a metric filter on `$.shipper.buffered`
  * and `$.shipper.refused` turns these into the metrics the spool alarms watch.
  */
-export function shipperLogLine(shipper: KinesisShipper): string {
+export function shipperLogLine(shipper: LogShipper): string {
   const { sent, retried, refused, dropped, putRecordsCalls } = shipper.stats;
   return JSON.stringify({
     level: "INFO",
@@ -46,9 +47,9 @@ export function shipperLogLine(shipper: KinesisShipper): string {
 }
 
 export async function startServer(config: ServerConfig) {
-  const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
-  const shipper = new KinesisShipper({
-    kinesis: clients.kinesis,
+  // On a worker thread: aggregation, PutRecords and the spool stay off the API's thread.
+  const shipper = new ShipperWorker({
+    clientOptions: { endpoints: endpointsFromEnv(process.env) },
     streamName: config.STREAM_NAME,
     spoolDir: config.SPOOL_DIR,
   });
@@ -87,7 +88,6 @@ export async function startServer(config: ServerConfig) {
       // ECS allows 30 s between SIGTERM and SIGKILL; what Kinesis cannot take by then stays in
       // the spool, which a task on the same disk replays.
       await shipper.close(20_000);
-      clients.destroy();
     },
   };
 }

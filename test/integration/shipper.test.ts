@@ -6,11 +6,12 @@
 import { CreateStreamCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
+import { ShipperWorker } from "../../src/aws/shipper-worker.ts";
 import { sleep } from "../../src/core/backoff.ts";
 import type { Envelope } from "../../src/core/events.ts";
 import type { StreamRecord } from "../../src/core/packing.ts";
 import { type RunningEmulators, startEmulators } from "../../src/local/emulators.ts";
-import { localClients } from "../../src/local/pipeline.ts";
+import { localClientOptions, localClients } from "../../src/local/pipeline.ts";
 import { fxQuote, stockQuote } from "../support/factories.ts";
 import { tempStateDir } from "../support/local-aws.ts";
 import { readStream } from "../support/stream.ts";
@@ -179,4 +180,30 @@ describe("KinesisShipper", () => {
     expect(second.buffered).toBe(0);
     clients.destroy();
   }, 60_000);
+
+  it("on a worker thread: hands records over in batches and delivers them all, in order, with its counters", async () => {
+    const clients = localClients(emulators.endpoints);
+    const shipper = new ShipperWorker({
+      clientOptions: localClientOptions(emulators.endpoints),
+      streamName: "ship",
+    });
+    const sent = events(3_000);
+    for (const event of sent) shipper.ship(event);
+    // Raw lines travel too, even with characters the hand-over format uses.
+    shipper.shipRaw("line with a\nnewline and 12:colons", "7:key");
+    await shipper.flush();
+    expect(shipper.stats).toMatchObject({ queued: 3_001, sent: 3_001, dropped: 0, refused: 0 });
+    expect(shipper.buffered).toBe(0);
+    expect(await shipper.close(1_000)).toBe(0);
+    const { records } = await readStream(clients.kinesis, "ship");
+    const raw = records.filter((r) => r.partitionKey === "7:key");
+    expect(raw.map((r) => Buffer.from(r.data).toString())).toEqual(["line with a\nnewline and 12:colons"]);
+    expect(
+      assertDelivered(
+        sent,
+        records.filter((r) => r.partitionKey !== "7:key"),
+      ),
+    ).toBe(0);
+    clients.destroy();
+  });
 });

@@ -1,0 +1,131 @@
+/**
+ * The log shipper on a worker thread. The request thread only serializes each record and
+ * hands records over in batches; aggregation, the SDK's PutRecords and the spool run on the
+ * worker, so logging costs the API little (bench/results/webserver.json).
+ */
+import { Worker } from "node:worker_threads";
+import type { Envelope } from "../core/events.ts";
+import type { ClientOptions } from "./clients.ts";
+import { type LogShipper, partitionKeyOf, type ShipperOptions, type ShipperStats } from "./shipper.ts";
+
+const ENTRY = new URL("./shipper-worker-entry.mjs", import.meta.url);
+
+export type WorkerShipperOptions = Omit<ShipperOptions, "kinesis"> & {
+  /** How the worker builds its Kinesis client (endpoints, credentials, region). */
+  clientOptions: ClientOptions;
+  /** Records handed over per message at most; a timer sends smaller batches. @default 500 */
+  handoverBatch?: number;
+};
+
+type Reply = { type: string; id?: number; stats: ShipperStats; buffered: number; left?: number };
+
+export class ShipperWorker implements LogShipper {
+  readonly #worker: Worker;
+  readonly #ready: Promise<void>;
+  readonly #handoverBatch: number;
+  /**
+   * Records waiting for the hand-over, as one string: `<key length>:<key><text>\n` each.
+   * Cloning one string to the worker costs far less than an array of small ones.
+   */
+  #pending = "";
+  #pendingCount = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #nextId = 0;
+  readonly #waiting = new Map<number, (reply: Reply) => void>();
+  #workerBuffered = 0;
+  /** Handed over but not yet seen in the worker's stats. */
+  #handedOver = 0;
+  #queued = 0;
+  stats: ShipperStats = {
+    queued: 0,
+    sent: 0,
+    retried: 0,
+    spooled: 0,
+    refused: 0,
+    dropped: 0,
+    putRecordsCalls: 0,
+    kinesisRecords: 0,
+    bytesSent: 0,
+  };
+
+  constructor(options: WorkerShipperOptions) {
+    const { clientOptions, handoverBatch, ...shipperOptions } = options;
+    this.#handoverBatch = handoverBatch ?? 500;
+    this.#worker = new Worker(ENTRY, { workerData: { clientOptions, shipperOptions } });
+    this.#ready = new Promise((resolve, reject) => {
+      this.#worker.once("error", reject);
+      this.#worker.on("message", (reply: Reply) => {
+        if (reply.type === "ready") {
+          resolve();
+          return;
+        }
+        this.#update(reply);
+        if (reply.id !== undefined) {
+          this.#waiting.get(reply.id)?.(reply);
+          this.#waiting.delete(reply.id);
+        }
+      });
+    });
+    this.#ready.catch(() => {});
+  }
+
+  #update(reply: Reply): void {
+    this.#handedOver = Math.max(
+      0,
+      this.#queued - this.#pendingCount - reply.stats.queued - reply.stats.refused,
+    );
+    this.stats = { ...reply.stats, queued: this.#queued };
+    this.#workerBuffered = reply.buffered;
+  }
+
+  /** Records accepted and not yet acknowledged by Kinesis, here or in the worker. */
+  get buffered(): number {
+    return this.#pendingCount + this.#handedOver + this.#workerBuffered;
+  }
+
+  ship(envelope: Envelope): void {
+    this.shipRaw(JSON.stringify(envelope), partitionKeyOf(envelope));
+  }
+
+  shipRaw(text: string, partitionKey: string): void {
+    // Records are lines: a newline inside one (never in JSON.stringify output) is escaped.
+    const line = text.includes("\n") ? JSON.stringify(text) : text;
+    const escaped = line === text ? "t" : "j";
+    this.#pending += `${partitionKey.length}:${escaped}${partitionKey}${line}\n`;
+    this.#pendingCount++;
+    this.#queued++;
+    if (this.#pendingCount >= this.#handoverBatch) this.#handover();
+    else this.#timer ??= setTimeout(() => this.#handover(), 5);
+  }
+
+  #handover(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pendingCount === 0) return;
+    this.#worker.postMessage({ type: "records", records: this.#pending });
+    this.#handedOver += this.#pendingCount;
+    this.#pending = "";
+    this.#pendingCount = 0;
+  }
+
+  async #request(message: Record<string, unknown>): Promise<Reply> {
+    await this.#ready;
+    this.#handover();
+    const id = this.#nextId++;
+    const reply = new Promise<Reply>((resolve) => this.#waiting.set(id, resolve));
+    this.#worker.postMessage({ ...message, id });
+    return reply;
+  }
+
+  /** Resolves once every record shipped so far is acknowledged by Kinesis. */
+  async flush(): Promise<void> {
+    await this.#request({ type: "flush" });
+  }
+
+  /** Flushes for at most `timeoutMs`, spools the rest, stops the worker; returns what is left. */
+  async close(timeoutMs = 10_000): Promise<number> {
+    const reply = await this.#request({ type: "close", timeoutMs });
+    await this.#worker.terminate();
+    return reply.left ?? 0;
+  }
+}
