@@ -53,6 +53,11 @@ program
   .option("--ticks <n>", "market ticks per second, each logging every FX and stock quote", "1")
   .option("--port <n>", "port of the market API; 0 picks a free one", "3000")
   .option("--seed <n>", "seed of the simulated market and traffic", "42")
+  .addOption(
+    new Option("--session <session>", "stock trading hours: New York's sessions, or always open")
+      .choices(["us", "always-open"])
+      .default("always-open"),
+  )
   .addOption(targetOption())
   .addOption(stackOption())
   .option("--drain-timeout <seconds>", "longest wait for the pipeline to drain on stop", "120")
@@ -66,6 +71,7 @@ program
       ticks: option("ticks", raw.ticks, number(0, 100), "a number from 0 to 100"),
       port: option("port", raw.port, integer(0, 65_535), "a port from 0 to 65535"),
       seed: option("seed", raw.seed, integer(0, 2 ** 31 - 1), "an integer from 0 to 2147483647"),
+      session: raw.session as "us" | "always-open",
       drainTimeoutSeconds: option(
         "drain-timeout",
         raw.drainTimeout,

@@ -32,6 +32,8 @@ export interface UpOptions {
   duration: number;
   /** Market ticks per second, each logging every quote. */
   ticks: number;
+  /** Stock trading hours: New York's sessions, or always open. */
+  session: "us" | "always-open";
   port: number;
   seed: number;
   /** How long the drain may take before giving up. */
@@ -157,7 +159,13 @@ export async function up(options: UpOptions): Promise<UpSummary> {
       spoolDir: join(options.stateDir, "spool"),
     });
     const source = { service: "ticklake-webserver", instance: `${hostname()}-${process.pid}` };
-    const feed = new MarketFeed({ seed: options.seed, source, sink: shipper, ticksPerSecond: options.ticks });
+    const feed = new MarketFeed({
+      seed: options.seed,
+      source,
+      sink: shipper,
+      ticksPerSecond: options.ticks,
+      session: options.session,
+    });
     const app = await build({
       feed,
       source,

@@ -30,6 +30,8 @@ export interface MarketFeedOptions {
   sink: LogSink;
   /** Simulated ticks per second; each logs every FX and stock quote. 0 logs no ticks. @default 1 */
   ticksPerSecond?: number;
+  /** Trading sessions: `us` (New York hours) or `always-open`. @default "always-open" */
+  session?: "us" | "always-open";
   /** Recent articles kept for the news endpoint. @default 500 */
   newsCapacity?: number;
   now?: () => number;
@@ -48,7 +50,11 @@ export class MarketFeed {
 
   constructor(options: MarketFeedOptions) {
     this.#options = options;
-    this.simulator = new MarketSimulator({ seed: options.seed, startMs: this.now() });
+    this.simulator = new MarketSimulator({
+      seed: options.seed,
+      startMs: this.now(),
+      ...(options.session ? { session: options.session } : {}),
+    });
   }
 
   now(): number {
