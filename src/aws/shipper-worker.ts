@@ -6,7 +6,13 @@
 import { Worker } from "node:worker_threads";
 import type { Envelope } from "../core/events.ts";
 import type { ClientOptions } from "./clients.ts";
-import { type LogShipper, partitionKeyOf, type ShipperOptions, type ShipperStats } from "./shipper.ts";
+import {
+  emptyShipperStats,
+  type LogShipper,
+  partitionKeyOf,
+  type ShipperOptions,
+  type ShipperStats,
+} from "./shipper.ts";
 
 const ENTRY = new URL("./shipper-worker-entry.mjs", import.meta.url);
 
@@ -36,17 +42,7 @@ export class ShipperWorker implements LogShipper {
   /** Handed over but not yet seen in the worker's stats. */
   #handedOver = 0;
   #queued = 0;
-  stats: ShipperStats = {
-    queued: 0,
-    sent: 0,
-    retried: 0,
-    spooled: 0,
-    refused: 0,
-    dropped: 0,
-    putRecordsCalls: 0,
-    kinesisRecords: 0,
-    bytesSent: 0,
-  };
+  stats: ShipperStats = emptyShipperStats();
 
   constructor(options: WorkerShipperOptions) {
     const { clientOptions, handoverBatch, ...shipperOptions } = options;

@@ -66,6 +66,20 @@ export interface ShipperStats {
   bytesSent: number;
 }
 
+export function emptyShipperStats(): ShipperStats {
+  return {
+    queued: 0,
+    sent: 0,
+    retried: 0,
+    spooled: 0,
+    refused: 0,
+    dropped: 0,
+    putRecordsCalls: 0,
+    kinesisRecords: 0,
+    bytesSent: 0,
+  };
+}
+
 /** The instrument a record is about: records of one instrument stay in order on one shard. */
 export function partitionKeyOf(envelope: Envelope): string {
   switch (envelope.type) {
@@ -110,17 +124,7 @@ export class KinesisShipper implements LogShipper {
   #closed = false;
   /** Records taken out of memory for the PutRecords call under way. */
   #inFlight = 0;
-  readonly stats: ShipperStats = {
-    queued: 0,
-    sent: 0,
-    retried: 0,
-    spooled: 0,
-    refused: 0,
-    dropped: 0,
-    putRecordsCalls: 0,
-    kinesisRecords: 0,
-    bytesSent: 0,
-  };
+  readonly stats: ShipperStats = emptyShipperStats();
 
   constructor(options: ShipperOptions) {
     this.#options = options;
