@@ -19,6 +19,13 @@ export interface StreamRecord {
 const PackedRecord = z.union([
   z.strictObject({ seq: z.string().min(1), at: z.int(), text: z.string() }),
   z.strictObject({ seq: z.string().min(1), at: z.int(), base64: z.base64() }),
+  // A record too large for any message travels as a preview, bound for quarantine: one
+  // record must not stop its shard (SQS would refuse it on every retry).
+  z.strictObject({
+    seq: z.string().min(1),
+    at: z.int(),
+    oversize: z.strictObject({ bytes: z.int(), limit: z.int(), preview: z.string() }),
+  }),
 ]);
 export type PackedRecord = z.infer<typeof PackedRecord>;
 
@@ -47,6 +54,9 @@ export interface PackOptions {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** Characters of an oversize record kept for its quarantine entry. */
+export const OVERSIZE_PREVIEW_CHARS = 1_024;
+
 function toPackedRecord(record: StreamRecord): { packed: PackedRecord; text: string | undefined } {
   try {
     const text = utf8.decode(record.data);
@@ -73,9 +83,8 @@ function frameBytes(options: PackOptions, dataset: string): number {
 
 /**
  * Packs the records of one shard, in sequence order, into messages of one dataset each, every
- * body at most `maxMessageBytes`. A record too large for any message on its own still gets a
- * message of its own: SQS rejects it, and the bridge reports that as an error rather than
- * silently dropping it.
+ * body at most `maxMessageBytes`. A record too large for any message travels as an
+ * `oversize` preview, which the processor quarantines with its size.
  */
 export function packRecords(records: readonly StreamRecord[], options: PackOptions): PackedMessage[] {
   const open = new Map<string, { records: PackedRecord[]; bytes: number }>();
@@ -99,10 +108,20 @@ export function packRecords(records: readonly StreamRecord[], options: PackOptio
   };
 
   for (const record of records) {
-    const { packed, text } = toPackedRecord(record);
-    const dataset = text === undefined ? UNRECOGNISED_DATASET : claimedDataset(text);
+    let { packed, text } = toPackedRecord(record);
     // +1 for the comma between records
-    const size = Buffer.byteLength(JSON.stringify(packed)) + 1;
+    let size = Buffer.byteLength(JSON.stringify(packed)) + 1;
+    if (frameBytes(options, UNRECOGNISED_DATASET) + size > options.maxMessageBytes) {
+      const preview = (text ?? ("base64" in packed ? packed.base64 : "")).slice(0, OVERSIZE_PREVIEW_CHARS);
+      packed = {
+        seq: record.sequenceNumber,
+        at: record.arrivalMs,
+        oversize: { bytes: record.data.byteLength, limit: options.maxMessageBytes, preview },
+      };
+      text = undefined;
+      size = Buffer.byteLength(JSON.stringify(packed)) + 1;
+    }
+    const dataset = text === undefined ? UNRECOGNISED_DATASET : claimedDataset(text);
     let group = open.get(dataset);
     if (group && group.bytes + size > options.maxMessageBytes) {
       close(dataset);
@@ -154,5 +173,7 @@ export function unpackMessage(body: string): PackedMessage {
 
 /** The text of a packed record: its UTF-8 text, or the decoded bytes for binary records. */
 export function recordText(record: PackedRecord): string {
-  return "text" in record ? record.text : Buffer.from(record.base64, "base64").toString("utf8");
+  if ("text" in record) return record.text;
+  if ("base64" in record) return Buffer.from(record.base64, "base64").toString("utf8");
+  return record.oversize.preview;
 }

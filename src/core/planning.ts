@@ -61,7 +61,19 @@ export function planObjects(message: PackedMessage): ObjectPlan[] {
   const rejected: QuarantineEntry[] = [];
 
   for (const record of message.records) {
-    const verdict = validateRecord(recordText(record));
+    const verdict: ReturnType<typeof validateRecord> =
+      "oversize" in record
+        ? {
+            ok: false,
+            violations: [
+              {
+                field: "$",
+                value: `${record.oversize.preview}…`,
+                rule: `oversize: the record is ${record.oversize.bytes} bytes; a packed SQS message holds at most ${record.oversize.limit}`,
+              },
+            ],
+          }
+        : validateRecord(recordText(record));
     if (!verdict.ok) {
       rejected.push({
         reason: "invalid_record",

@@ -1,6 +1,14 @@
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { PackedMessageError } from "../../src/core/errors.ts";
-import { compareSequenceNumbers, packRecords, recordText, unpackMessage } from "../../src/core/packing.ts";
+import {
+  compareSequenceNumbers,
+  OVERSIZE_PREVIEW_CHARS,
+  packRecords,
+  recordText,
+  unpackMessage,
+} from "../../src/core/packing.ts";
+import { planObjects } from "../../src/core/planning.ts";
 import { fxQuote, newsArticle, stockQuote, streamRecords } from "../support/factories.ts";
 
 const AT = Date.UTC(2026, 10, 26, 10, 0, 0);
@@ -54,6 +62,40 @@ describe("packRecords", () => {
     expect(record && "base64" in record ? Buffer.from(record.base64, "base64") : undefined).toEqual(
       Buffer.from(bytes),
     );
+  });
+});
+
+describe("oversize records", () => {
+  it("packs a record too large for any message as a preview, so its shard keeps moving, and the processor quarantines it", () => {
+    const huge = JSON.stringify({ ...stockQuote(AT), padding: "x".repeat(40_000) });
+    const small = JSON.stringify(stockQuote(AT + 1));
+    const records = streamRecords([huge, small]);
+    const messages = packRecords(records, { ...OPTIONS, maxMessageBytes: 16 * 1024 });
+    for (const message of messages)
+      expect(Buffer.byteLength(JSON.stringify(message))).toBeLessThanOrEqual(16 * 1024);
+    const oversize = messages.flatMap((m) => m.records).find((r) => "oversize" in r);
+    expect(oversize).toEqual({
+      seq: records[0]?.sequenceNumber,
+      at: records[0]?.arrivalMs,
+      oversize: {
+        bytes: Buffer.byteLength(huge),
+        limit: 16 * 1024,
+        preview: huge.slice(0, OVERSIZE_PREVIEW_CHARS),
+      },
+    });
+    // It round-trips through SQS, and the processor quarantines it with its size as the reason.
+    const unpacked = messages.map((m) => unpackMessage(JSON.stringify(m)));
+    const plans = unpacked.flatMap(planObjects);
+    const quarantine = plans.find((p) => p.kind === "quarantine");
+    const [entry] = gunzipSync(quarantine?.body ?? new Uint8Array())
+      .toString()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(entry.violations[0].rule).toBe(
+      `oversize: the record is ${Buffer.byteLength(huge)} bytes; a packed SQS message holds at most 16384`,
+    );
+    expect(plans.filter((p) => p.kind === "lake").map((p) => p.records)).toEqual([1]);
   });
 });
 
