@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ObjectSync } from "../aws/object-sync.ts";
+import { redrive } from "../aws/redrive.ts";
 import { TicklakeError } from "../core/errors.ts";
 import { resourceSpec } from "../core/spec.ts";
 import { provision } from "../local/provisioner.ts";
@@ -224,6 +225,28 @@ awsNameOptions(
     }
   },
 );
+
+program
+  .command("redrive")
+  .description("move every message from the dead-letter queue back to the packed-message queue")
+  .addOption(targetOption())
+  .addOption(stackOption())
+  .action(async (raw: { target: Target; stack: string }) => {
+    const target = await resolveTarget({ target: raw.target, stateDir: stateDir(), stack: raw.stack });
+    try {
+      const { queue, dlq } = await target.queueUrls();
+      const result = await redrive(target.clients.sqs, dlq, queue, (moved) =>
+        process.stderr.write(`\rmoved ${moved}`),
+      );
+      process.stderr.write("\n");
+      process.stdout.write(
+        `moved ${result.moved} messages from the DLQ back to the queue; ${result.failed} could not be sent\n`,
+      );
+      if (result.failed > 0) process.exitCode = 1;
+    } finally {
+      await target.close();
+    }
+  });
 
 program
   .command("provision")

@@ -3,6 +3,7 @@
  * started for the command when no pipeline runs), LocalStack, or AWS itself.
  */
 import { CreateTopicCommand } from "@aws-sdk/client-sns";
+import { GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import { type AwsClients, createClients } from "../aws/clients.ts";
 import { readStackOutputs } from "../aws/stack-outputs.ts";
 import { ConfigError } from "../core/errors.ts";
@@ -44,6 +45,8 @@ export interface ResolvedTarget {
   streamName: string;
   /** Looks the topic up (creating is idempotent where the command may create it). */
   topicArn(): Promise<string>;
+  /** The packed-message queue and its DLQ. */
+  queueUrls(): Promise<{ queue: string; dlq: string }>;
   close(): Promise<void>;
 }
 
@@ -70,6 +73,10 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
       bucket: options.bucket ?? outputs?.BucketName ?? "",
       streamName: options.stream ?? outputs?.StreamName ?? "",
       topicArn: async () => options.topicArn ?? outputs?.TopicArn ?? "",
+      queueUrls: async () => {
+        const named = outputs ?? (await readStackOutputs(clients, options.stack));
+        return { queue: named.QueueUrl, dlq: named.DlqUrl };
+      },
       close: async () => clients.destroy(),
     };
   }
@@ -101,6 +108,14 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
       const { TopicArn } = await clients.sns.send(new CreateTopicCommand({ Name: spec.topic.name }));
       if (!TopicArn) throw new Error(`no ARN for topic ${spec.topic.name}`);
       return TopicArn;
+    },
+    queueUrls: async () => {
+      const url = async (name: string) => {
+        const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+        if (!QueueUrl) throw new ConfigError(`no queue named ${name}: is the pipeline running?`);
+        return QueueUrl;
+      };
+      return { queue: await url(spec.queue.name), dlq: await url(spec.queue.dlqName) };
     },
     close: async () => {
       clients.destroy();
