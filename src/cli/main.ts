@@ -11,6 +11,7 @@ import { integer, number, option, type Target } from "./options.ts";
 import { formatResult, runQuery } from "./query.ts";
 import { columnsMarkdown, envelopeJsonSchema } from "./schema.ts";
 import { send } from "./send.ts";
+import { formatStatus, status } from "./status.ts";
 import { resolveTarget } from "./targets.ts";
 import { formatSummary, up } from "./up.ts";
 
@@ -225,6 +226,24 @@ awsNameOptions(
     }
   },
 );
+
+program
+  .command("status")
+  .description("queue depths, the DLQ, and objects in the lake and quarantine")
+  .addOption(targetOption())
+  .addOption(stackOption())
+  .option("--json", "print JSON", false)
+  .action(async (raw: { target: Target; stack: string; json: boolean }) => {
+    const target = await resolveTarget({ target: raw.target, stateDir: stateDir(), stack: raw.stack });
+    try {
+      const result = await status(target, raw.target !== "aws");
+      process.stdout.write(`${raw.json ? JSON.stringify(result) : formatStatus(result)}\n`);
+      // A non-empty DLQ is worth an exit status: scripts and cron can alert on it.
+      process.exitCode = result.dlq.visible + result.dlq.inFlight > 0 ? 1 : 0;
+    } finally {
+      await target.close();
+    }
+  });
 
 program
   .command("redrive")

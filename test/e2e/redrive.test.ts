@@ -17,7 +17,7 @@ import { emulatorsIn, eventually, getBytes, listKeys, tempStateDir } from "../su
 
 const BIN = new URL("../../bin/ticklake.mjs", import.meta.url).pathname;
 
-describe("ticklake redrive", () => {
+describe("ticklake status and redrive", () => {
   let state: Awaited<ReturnType<typeof tempStateDir>>;
   let emulators: RunningEmulators;
   let pipeline: LocalPipeline;
@@ -66,6 +66,20 @@ describe("ticklake redrive", () => {
     }
     expect((await queueDepth(pipeline.clients, pipeline.resources.dlqUrl)).visible).toBe(bodies.length);
 
+    // `status` reports the DLQ and says so in its exit code.
+    const before = await promisify(execFile)(process.execPath, [
+      BIN,
+      "--state-dir",
+      state.dir,
+      "status",
+      "--json",
+    ]).then(
+      () => undefined,
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect(before?.code).toBe(1);
+    expect(JSON.parse(before?.stdout ?? "{}").dlq).toEqual({ visible: bodies.length, inFlight: 0 });
+
     const { stdout } = await promisify(execFile)(process.execPath, [
       BIN,
       "--state-dir",
@@ -98,6 +112,21 @@ describe("ticklake redrive", () => {
     );
     expect(stored.map((r) => r.event).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
       [...envelopes].sort((a, b) => a.id.localeCompare(b.id)),
+    );
+
+    const after = await promisify(execFile)(process.execPath, [
+      BIN,
+      "--state-dir",
+      state.dir,
+      "status",
+      "--json",
+    ]);
+    expect(JSON.parse(after.stdout)).toMatchObject({
+      dlq: { visible: 0, inFlight: 0 },
+      quarantineObjects: 0,
+    });
+    expect(JSON.parse(after.stdout).lakeObjects).toBe(
+      (await listKeys(pipeline.clients.s3, pipeline.resources.bucket, "lake/")).length,
     );
   });
 });
