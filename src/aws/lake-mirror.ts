@@ -14,6 +14,20 @@ export interface MirrorResult {
   bytes: number;
 }
 
+/** How many objects a prefix holds (paging through ListObjectsV2). */
+export async function countObjects(s3: S3Client, bucket: string, prefix = ""): Promise<number> {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    count += page.KeyCount ?? page.Contents?.length ?? 0;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return count;
+}
+
 /** The local path of a key under `dir`, refusing keys that would escape it. */
 export function localPathOf(dir: string, key: string): string {
   const root = resolve(dir);

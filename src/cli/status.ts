@@ -2,8 +2,8 @@
  * `ticklake status`: the pipeline's stages at a glance, from another terminal — queue depths,
  * the DLQ, notifications waiting, and (locally) objects in the lake and quarantine.
  */
-import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { queueDepth } from "../aws/deployed-pipeline.ts";
+import { countObjects } from "../aws/lake-mirror.ts";
 import { LAKE_PREFIX, QUARANTINE_PREFIX } from "../core/layout.ts";
 import type { ResolvedTarget } from "./targets.ts";
 
@@ -13,19 +13,6 @@ export interface Status {
   /** Objects under lake/ and quarantine/; undefined where listing is not done (AWS). */
   lakeObjects: number | undefined;
   quarantineObjects: number | undefined;
-}
-
-async function countObjects(s3: S3Client, bucket: string, prefix: string): Promise<number> {
-  let count = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    count += page.KeyCount ?? page.Contents?.length ?? 0;
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return count;
 }
 
 export async function status(target: ResolvedTarget, listObjects: boolean): Promise<Status> {

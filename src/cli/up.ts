@@ -6,9 +6,9 @@
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { createClients } from "../aws/clients.ts";
 import { DeployedPipeline, type PipelineCounts, type PipelineView } from "../aws/deployed-pipeline.ts";
+import { countObjects } from "../aws/lake-mirror.ts";
 import { ShipperWorker } from "../aws/shipper-worker.ts";
 import { readStackOutputs } from "../aws/stack-outputs.ts";
 import { resourceSpec } from "../core/spec.ts";
@@ -56,17 +56,6 @@ export interface UpSummary {
   dlq: number;
   drained: boolean;
   balanced: boolean;
-}
-
-async function countObjects(s3: S3Client, bucket: string): Promise<number> {
-  let count = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    count += page.KeyCount ?? page.Contents?.length ?? 0;
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return count;
 }
 
 function statusLine(elapsedS: number, produced: number, counts: PipelineCounts): string {
