@@ -3,6 +3,7 @@
  * modules in local execution environments behind Lambda-like event sources, and watches the
  * topic through its own monitor queue. `ticklake up` and the end-to-end tests both drive it.
  */
+import { readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type AwsClients, type ClientOptions, createClients } from "../aws/clients.ts";
 import { type PipelineCounts, type PipelineView, queueDepth } from "../aws/deployed-pipeline.ts";
@@ -14,7 +15,7 @@ import { FunctionPool } from "./function-pool.ts";
 import { KinesisSource } from "./kinesis-source.ts";
 import { type Provisioned, provision } from "./provisioner.ts";
 import { SqsSource } from "./sqs-source.ts";
-import type { Endpoints } from "./state.ts";
+import { type Endpoints, writeJsonAtomic } from "./state.ts";
 
 /** Credentials the local emulators accept; they check none. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
@@ -61,6 +62,38 @@ export function localClients(endpoints: Endpoints): AwsClients {
   return createClients(localClientOptions(endpoints));
 }
 
+const RUNNING_MARKER = "pipeline.running";
+const SAFE_CHECKPOINTS_FILE = "checkpoints.safe.json";
+
+/**
+ * If the last run did not stop cleanly (its marker is still there), the SQS messages it held
+ * died with the emulator process: rewind the bridge to the last safe point (or to the start of
+ * the stream) so those records are read again. Copies that result carry the same ids.
+ */
+async function recoverFromUncleanStop(
+  stateDir: string,
+  checkpoints: CheckpointStore,
+  onError: LocalPipelineOptions["onError"],
+): Promise<void> {
+  const marker = join(stateDir, RUNNING_MARKER);
+  const unclean = await stat(marker).then(
+    () => true,
+    () => false,
+  );
+  if (unclean) {
+    const safe = await readFile(join(stateDir, SAFE_CHECKPOINTS_FILE), "utf8").then(
+      (text) => JSON.parse(text) as Record<string, string>,
+      () => ({}),
+    );
+    await checkpoints.replaceAll(safe);
+    onError?.(
+      "recovery",
+      new Error("the last run did not stop cleanly: the bridge re-reads from its last safe point"),
+    );
+  }
+  await writeJsonAtomic(marker, { pid: process.pid, startedAt: new Date().toISOString() });
+}
+
 export class LocalPipeline implements PipelineView {
   readonly clients: AwsClients;
   readonly clientOptions: ClientOptions;
@@ -70,7 +103,13 @@ export class LocalPipeline implements PipelineView {
   readonly notifications: NotificationTap;
   readonly #pools: FunctionPool[];
 
+  readonly #checkpoints: CheckpointStore;
+  readonly #stateDir: string;
+  #safePoints: NodeJS.Timeout | undefined;
+
   private constructor(parts: {
+    checkpoints: CheckpointStore;
+    stateDir: string;
     clients: AwsClients;
     clientOptions: ClientOptions;
     resources: Provisioned;
@@ -81,6 +120,8 @@ export class LocalPipeline implements PipelineView {
   }) {
     this.clients = parts.clients;
     this.clientOptions = parts.clientOptions;
+    this.#checkpoints = parts.checkpoints;
+    this.#stateDir = parts.stateDir;
     this.resources = parts.resources;
     this.bridge = parts.bridge;
     this.processor = parts.processor;
@@ -95,6 +136,7 @@ export class LocalPipeline implements PipelineView {
     const resources = await provision(clients, spec);
     const checkpoints = new CheckpointStore(join(options.stateDir, "checkpoints.json"));
     await checkpoints.load();
+    await recoverFromUncleanStop(options.stateDir, checkpoints, options.onError);
 
     const bridgePool = new FunctionPool({
       functionName: `${spec.prefix}-bridge`,
@@ -142,7 +184,7 @@ export class LocalPipeline implements PipelineView {
     await bridge.start();
     processor.start();
     notifications.start();
-    return new LocalPipeline({
+    const pipeline = new LocalPipeline({
       clients,
       clientOptions,
       resources,
@@ -150,7 +192,28 @@ export class LocalPipeline implements PipelineView {
       processor,
       notifications,
       pools: [bridgePool, processorPool],
+      checkpoints,
+      stateDir: options.stateDir,
     });
+    pipeline.#safePoints = setInterval(() => void pipeline.#recordSafePoint(), 1_000);
+    return pipeline;
+  }
+
+  /**
+   * Records the checkpoints at a moment when everything they cover has been processed: read
+   * them first, then find the queue empty. The emulators keep SQS in memory, so after a crash
+   * the bridge rewinds to this point instead of losing what the queue held (DESIGN §3).
+   */
+  async #recordSafePoint(): Promise<void> {
+    try {
+      const positions = this.#checkpoints.snapshot();
+      const queue = await queueDepth(this.clients, this.resources.queueUrl);
+      if (queue.visible + queue.inFlight === 0 && this.processor.inFlight === 0) {
+        await writeJsonAtomic(join(this.#stateDir, SAFE_CHECKPOINTS_FILE), positions);
+      }
+    } catch {
+      // The next tick tries again; a stale safe point only means more to re-read.
+    }
   }
 
   get streamName(): string {
@@ -207,11 +270,25 @@ export class LocalPipeline implements PipelineView {
     return false;
   }
 
+  /**
+   * Stops as a crash would, for fault tests: no last safe point, and the running marker stays,
+   * so the next start on this state folder recovers.
+   */
+  async abandon(): Promise<void> {
+    clearInterval(this.#safePoints);
+    await Promise.all([this.bridge.stop(), this.processor.stop(), this.notifications.stop()]);
+    await Promise.all(this.#pools.map((pool) => pool.close()));
+    this.clients.destroy();
+  }
+
   async stop(): Promise<void> {
+    clearInterval(this.#safePoints);
     await this.bridge.stop();
     await this.processor.stop();
     await this.notifications.stop();
     await Promise.all(this.#pools.map((pool) => pool.close()));
+    await this.#recordSafePoint();
     this.clients.destroy();
+    await rm(join(this.#stateDir, RUNNING_MARKER), { force: true });
   }
 }
