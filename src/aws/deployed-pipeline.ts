@@ -6,7 +6,7 @@
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { sleep } from "../core/backoff.ts";
 import type { AwsClients, ClientOptions } from "./clients.ts";
-import { NotificationTap } from "./notifications.ts";
+import { type NotificationTally, NotificationTap } from "./notifications.ts";
 import { subscribeQueue } from "./object-sync.ts";
 import type { StackOutputs } from "./stack-outputs.ts";
 
@@ -51,6 +51,26 @@ export async function queueDepth(
   };
 }
 
+/** The counts both pipeline views report: queue and DLQ depths, and the manifests' tally. */
+export async function pipelineCounts(
+  clients: AwsClients,
+  urls: { queue: string; dlq: string },
+  tally: NotificationTally,
+  bridged: number | undefined,
+): Promise<PipelineCounts> {
+  const [queue, dlq] = await Promise.all([queueDepth(clients, urls.queue), queueDepth(clients, urls.dlq)]);
+  return {
+    bridged,
+    queued: queue.visible,
+    inFlight: queue.inFlight,
+    stored: tally.storedRecords,
+    quarantined: tally.quarantinedRecords,
+    objects: tally.objects,
+    notifications: tally.messages,
+    dlq: dlq.visible + dlq.inFlight,
+  };
+}
+
 export class DeployedPipeline implements PipelineView {
   readonly clients: AwsClients;
   /** The SDK's own chains: credentials, region and endpoints as configured for AWS. */
@@ -89,22 +109,9 @@ export class DeployedPipeline implements PipelineView {
     return this.#outputs.BucketName;
   }
 
-  async counts(): Promise<PipelineCounts> {
-    const [queue, dlq] = await Promise.all([
-      queueDepth(this.clients, this.#outputs.QueueUrl),
-      queueDepth(this.clients, this.#outputs.DlqUrl),
-    ]);
-    const tally = this.#tap.tally;
-    return {
-      bridged: undefined,
-      queued: queue.visible,
-      inFlight: queue.inFlight,
-      stored: tally.storedRecords,
-      quarantined: tally.quarantinedRecords,
-      objects: tally.objects,
-      notifications: tally.messages,
-      dlq: dlq.visible + dlq.inFlight,
-    };
+  counts(): Promise<PipelineCounts> {
+    const urls = { queue: this.#outputs.QueueUrl, dlq: this.#outputs.DlqUrl };
+    return pipelineCounts(this.clients, urls, this.#tap.tally, undefined);
   }
 
   async drain(timeoutMs: number, produced: number): Promise<boolean> {

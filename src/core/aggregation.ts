@@ -14,6 +14,11 @@ export function isAggregated(data: Uint8Array): boolean {
   return data.length > MAGIC.length + 16 && Buffer.from(data.buffer, data.byteOffset, 4).equals(MAGIC);
 }
 
+/** A Buffer over the same bytes: no copy on the per-record path. */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 export interface UserRecord {
   partitionKey: string;
   data: Uint8Array;
@@ -23,16 +28,16 @@ export interface UserRecord {
 export function aggregate(records: readonly UserRecord[]): Uint8Array {
   const aggregator = new agg.RecordAggregator();
   for (const record of records)
-    aggregator.addUserRecord({ partitionKey: record.partitionKey, data: Buffer.from(record.data) });
+    aggregator.addUserRecord({ partitionKey: record.partitionKey, data: asBuffer(record.data) });
   return aggregator.build().data;
 }
 
+/** Sizes records without adding them: the aggregator is only read, so one serves all calls. */
+const sizer = new agg.RecordAggregator();
+
 /** The size a user record adds to an aggregate, as the library counts it. */
 export function aggregatedSize(record: UserRecord): number {
-  return new agg.RecordAggregator().calculateUserRecordSize({
-    partitionKey: record.partitionKey,
-    data: Buffer.from(record.data),
-  });
+  return sizer.calculateUserRecordSize({ partitionKey: record.partitionKey, data: asBuffer(record.data) });
 }
 
 /**
@@ -48,7 +53,7 @@ export function deaggregate(record: StreamRecord): StreamRecord[] {
       kinesisSchemaVersion: "1.0",
       partitionKey: record.partitionKey,
       sequenceNumber: record.sequenceNumber,
-      data: Buffer.from(record.data).toString("base64"),
+      data: asBuffer(record.data).toString("base64"),
       approximateArrivalTimestamp: record.arrivalMs / 1000,
     },
     true,

@@ -6,7 +6,12 @@
 import { readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type AwsClients, type ClientOptions, createClients } from "../aws/clients.ts";
-import { type PipelineCounts, type PipelineView, queueDepth } from "../aws/deployed-pipeline.ts";
+import {
+  type PipelineCounts,
+  type PipelineView,
+  pipelineCounts,
+  queueDepth,
+} from "../aws/deployed-pipeline.ts";
 import { NotificationTap } from "../aws/notifications.ts";
 import { sleep } from "../core/backoff.ts";
 import type { ResourceSpec } from "../core/spec.ts";
@@ -225,21 +230,14 @@ export class LocalPipeline implements PipelineView {
   }
 
   async counts(): Promise<StageCounts> {
-    const [queue, dlq] = await Promise.all([
-      queueDepth(this.clients, this.resources.queueUrl),
-      queueDepth(this.clients, this.resources.dlqUrl),
-    ]);
-    const tally = this.notifications.tally;
-    return {
-      bridged: this.bridge.stats.recordsDelivered,
-      queued: queue.visible,
-      inFlight: queue.inFlight,
-      stored: tally.storedRecords,
-      quarantined: tally.quarantinedRecords,
-      objects: tally.objects,
-      notifications: tally.messages,
-      dlq: dlq.visible + dlq.inFlight,
-    };
+    const urls = { queue: this.resources.queueUrl, dlq: this.resources.dlqUrl };
+    const counts = await pipelineCounts(
+      this.clients,
+      urls,
+      this.notifications.tally,
+      this.bridge.stats.recordsDelivered,
+    );
+    return { ...counts, bridged: this.bridge.stats.recordsDelivered };
   }
 
   /**

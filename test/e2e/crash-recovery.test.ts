@@ -10,28 +10,21 @@ import { queueDepth } from "../../src/aws/deployed-pipeline.ts";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { sleep } from "../../src/core/backoff.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
-import type { RunningEmulators } from "../../src/local/emulators.ts";
-import { LocalPipeline } from "../../src/local/pipeline.ts";
 import { lakeEnvelopes } from "../support/duckdb.ts";
 import { fxQuote, stockQuote } from "../support/factories.ts";
-import { emulatorsIn, eventually, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
+import { eventually, getBytes, listKeys } from "../support/local-aws.ts";
+import { LocalRun } from "../support/pipeline.ts";
 
 const spec = resourceSpec({ stage: "crash" });
 
 describe("recovery after an unclean stop", () => {
-  let state: Awaited<ReturnType<typeof tempStateDir>>;
-  let emulators: RunningEmulators;
-  let pipeline: LocalPipeline;
+  let run: LocalRun;
 
   beforeAll(async () => {
-    state = await tempStateDir();
-    emulators = await emulatorsIn(state.dir);
-    pipeline = await LocalPipeline.start({ stateDir: state.dir, spec, endpoints: emulators.endpoints });
+    run = await LocalRun.start(spec);
   });
   afterAll(async () => {
-    await pipeline.stop();
-    await emulators.stop();
-    await state.remove();
+    await run.stop();
   });
 
   async function ship(count: number, offset: number) {
@@ -40,8 +33,8 @@ describe("recovery after an unclean stop", () => {
       i % 2 ? fxQuote(now + offset + i) : stockQuote(now + offset + i),
     );
     const shipper = new KinesisShipper({
-      kinesis: pipeline.clients.kinesis,
-      streamName: pipeline.streamName,
+      kinesis: run.pipeline.clients.kinesis,
+      streamName: run.pipeline.streamName,
     });
     for (const event of sent) shipper.ship(event);
     await shipper.flush();
@@ -50,11 +43,11 @@ describe("recovery after an unclean stop", () => {
 
   it("re-reads from the last safe point what the lost queue held, and stores every record once", async () => {
     const first = await ship(300, 0);
-    expect(await pipeline.drain(60_000)).toBe(true);
+    expect(await run.pipeline.drain(60_000)).toBe(true);
     // A safe point is taken within a second of the queue being found empty.
     await eventually(
       async () => {
-        const safe = await readFile(join(state.dir, "checkpoints.safe.json"), "utf8").catch(() => "{}");
+        const safe = await readFile(join(run.dir, "checkpoints.safe.json"), "utf8").catch(() => "{}");
         return Object.keys(JSON.parse(safe)).length > 0 ? true : undefined;
       },
       10_000,
@@ -63,30 +56,31 @@ describe("recovery after an unclean stop", () => {
     await sleep(1_500);
 
     // The processor stops taking messages; the bridge goes on: the queue fills.
-    await pipeline.processor.stop();
+    await run.pipeline.processor.stop();
     const startedAt = Date.now();
     const second = await ship(300, 10_000);
     await eventually(
-      async () => (pipeline.bridge.caughtUpSince(startedAt) ? true : undefined),
+      async () => (run.pipeline.bridge.caughtUpSince(startedAt) ? true : undefined),
       30_000,
       "the bridge",
     );
-    expect((await queueDepth(pipeline.clients, pipeline.resources.queueUrl)).visible).toBeGreaterThan(0);
+    expect((await queueDepth(run.pipeline.clients, run.pipeline.resources.queueUrl)).visible).toBeGreaterThan(
+      0,
+    );
 
     // Everything dies: the queue's messages with it.
-    await pipeline.abandon();
-    await emulators.kill();
+    await run.pipeline.abandon();
+    await run.emulators.kill();
 
-    emulators = await emulatorsIn(state.dir);
-    pipeline = await LocalPipeline.start({ stateDir: state.dir, spec, endpoints: emulators.endpoints });
-    expect(await pipeline.drain(60_000)).toBe(true);
+    await run.restart();
+    expect(await run.pipeline.drain(60_000)).toBe(true);
 
-    const keys = await listKeys(pipeline.clients.s3, pipeline.resources.bucket, "lake/");
+    const keys = await listKeys(run.pipeline.clients.s3, run.pipeline.resources.bucket, "lake/");
     const rows = await lakeEnvelopes(
       await Promise.all(
         keys.map(async (key) => ({
           key,
-          bytes: await getBytes(pipeline.clients.s3, pipeline.resources.bucket, key),
+          bytes: await getBytes(run.pipeline.clients.s3, run.pipeline.resources.bucket, key),
         })),
       ),
     );

@@ -8,33 +8,21 @@ import { DeployedPipeline } from "../../src/aws/deployed-pipeline.ts";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import type { StackOutputs } from "../../src/aws/stack-outputs.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
-import type { RunningEmulators } from "../../src/local/emulators.ts";
-import { LocalPipeline } from "../../src/local/pipeline.ts";
 import { fxQuote, stockQuote } from "../support/factories.ts";
-import { emulatorsIn, tempStateDir } from "../support/local-aws.ts";
+import { LocalRun } from "../support/pipeline.ts";
 
 describe("DeployedPipeline (the view of `up --target aws`)", () => {
-  let state: Awaited<ReturnType<typeof tempStateDir>>;
-  let emulators: RunningEmulators;
-  let pipeline: LocalPipeline;
+  let run: LocalRun;
 
   beforeAll(async () => {
-    state = await tempStateDir();
-    emulators = await emulatorsIn(state.dir);
-    pipeline = await LocalPipeline.start({
-      stateDir: state.dir,
-      spec: resourceSpec({ stage: "view" }),
-      endpoints: emulators.endpoints,
-    });
+    run = await LocalRun.start(resourceSpec({ stage: "view" }));
   });
   afterAll(async () => {
-    await pipeline.stop();
-    await emulators.stop();
-    await state.remove();
+    await run.stop();
   });
 
   it("counts stored and quarantined records from its own subscription and drains on them", async () => {
-    const r = pipeline.resources;
+    const r = run.pipeline.resources;
     const outputs: StackOutputs = {
       StreamName: r.streamName,
       QueueUrl: r.queueUrl,
@@ -44,7 +32,7 @@ describe("DeployedPipeline (the view of `up --target aws`)", () => {
       NotificationQueueUrl: r.notificationQueueUrl,
       ApiUrl: "http://unused",
     };
-    const view = await DeployedPipeline.start(pipeline.clients, outputs, "view-up-monitor");
+    const view = await DeployedPipeline.start(run.pipeline.clients, outputs, "view-up-monitor");
     try {
       const shipper = new KinesisShipper({ kinesis: view.clients.kinesis, streamName: view.streamName });
       const now = Date.now();
@@ -56,7 +44,7 @@ describe("DeployedPipeline (the view of `up --target aws`)", () => {
       expect(await view.drain(60_000, shipper.stats.sent)).toBe(true);
       const counts = await view.counts();
       expect(counts).toMatchObject({ bridged: undefined, stored: 300, quarantined: 2, dlq: 0, queued: 0 });
-      expect(counts.objects).toBe(pipeline.notifications.tally.objects);
+      expect(counts.objects).toBe(run.pipeline.notifications.tally.objects);
     } finally {
       await view.stop();
     }

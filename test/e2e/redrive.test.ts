@@ -9,32 +9,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queueDepth } from "../../src/aws/deployed-pipeline.ts";
 import { packRecords } from "../../src/core/packing.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
-import type { RunningEmulators } from "../../src/local/emulators.ts";
-import { LocalPipeline } from "../../src/local/pipeline.ts";
 import { lakeEnvelopes } from "../support/duckdb.ts";
 import { stockQuote, streamRecords } from "../support/factories.ts";
-import { emulatorsIn, eventually, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
+import { eventually, getBytes, listKeys } from "../support/local-aws.ts";
+import { LocalRun } from "../support/pipeline.ts";
 
 const BIN = new URL("../../bin/ticklake.mjs", import.meta.url).pathname;
 
 describe("ticklake status and redrive", () => {
-  let state: Awaited<ReturnType<typeof tempStateDir>>;
-  let emulators: RunningEmulators;
-  let pipeline: LocalPipeline;
+  let run: LocalRun;
 
   beforeAll(async () => {
-    state = await tempStateDir();
-    emulators = await emulatorsIn(state.dir);
-    pipeline = await LocalPipeline.start({
-      stateDir: state.dir,
-      spec: resourceSpec(),
-      endpoints: emulators.endpoints,
-    });
+    run = await LocalRun.start(resourceSpec());
   });
   afterAll(async () => {
-    await pipeline.stop();
-    await emulators.stop();
-    await state.remove();
+    await run.stop();
   });
 
   it("moves every DLQ message back, and their records are stored exactly once", {
@@ -51,26 +40,28 @@ describe("ticklake status and redrive", () => {
     );
     const bodies = Array.from({ length: 12 }, (_, m) =>
       packRecords(records.slice(m * 10, m * 10 + 10), {
-        stream: pipeline.resources.streamName,
+        stream: run.pipeline.resources.streamName,
         shardId: "shardId-000000000000",
         maxMessageBytes: 1_048_576,
       }).map((message) => JSON.stringify(message)),
     ).flat();
     for (let i = 0; i < bodies.length; i += 10) {
-      await pipeline.clients.sqs.send(
+      await run.pipeline.clients.sqs.send(
         new SendMessageBatchCommand({
-          QueueUrl: pipeline.resources.dlqUrl,
+          QueueUrl: run.pipeline.resources.dlqUrl,
           Entries: bodies.slice(i, i + 10).map((body, j) => ({ Id: String(j), MessageBody: body })),
         }),
       );
     }
-    expect((await queueDepth(pipeline.clients, pipeline.resources.dlqUrl)).visible).toBe(bodies.length);
+    expect((await queueDepth(run.pipeline.clients, run.pipeline.resources.dlqUrl)).visible).toBe(
+      bodies.length,
+    );
 
     // `status` reports the DLQ and says so in its exit code.
     const before = await promisify(execFile)(process.execPath, [
       BIN,
       "--state-dir",
-      state.dir,
+      run.dir,
       "status",
       "--json",
     ]).then(
@@ -80,28 +71,23 @@ describe("ticklake status and redrive", () => {
     expect(before?.code).toBe(1);
     expect(JSON.parse(before?.stdout ?? "{}").dlq).toEqual({ visible: bodies.length, inFlight: 0 });
 
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      BIN,
-      "--state-dir",
-      state.dir,
-      "redrive",
-    ]);
+    const { stdout } = await promisify(execFile)(process.execPath, [BIN, "--state-dir", run.dir, "redrive"]);
     expect(stdout).toContain(
       `moved ${bodies.length} messages from the DLQ back to the queue; 0 could not be sent`,
     );
-    expect(await queueDepth(pipeline.clients, pipeline.resources.dlqUrl)).toEqual({
+    expect(await queueDepth(run.pipeline.clients, run.pipeline.resources.dlqUrl)).toEqual({
       visible: 0,
       inFlight: 0,
     });
 
     const stored = await eventually(
       async () => {
-        const keys = await listKeys(pipeline.clients.s3, pipeline.resources.bucket, "lake/");
+        const keys = await listKeys(run.pipeline.clients.s3, run.pipeline.resources.bucket, "lake/");
         const rows = await lakeEnvelopes(
           await Promise.all(
             keys.map(async (key) => ({
               key,
-              bytes: await getBytes(pipeline.clients.s3, pipeline.resources.bucket, key),
+              bytes: await getBytes(run.pipeline.clients.s3, run.pipeline.resources.bucket, key),
             })),
           ),
         );
@@ -117,7 +103,7 @@ describe("ticklake status and redrive", () => {
     const after = await promisify(execFile)(process.execPath, [
       BIN,
       "--state-dir",
-      state.dir,
+      run.dir,
       "status",
       "--json",
     ]);
@@ -126,7 +112,7 @@ describe("ticklake status and redrive", () => {
       quarantineObjects: 0,
     });
     expect(JSON.parse(after.stdout).lakeObjects).toBe(
-      (await listKeys(pipeline.clients.s3, pipeline.resources.bucket, "lake/")).length,
+      (await listKeys(run.pipeline.clients.s3, run.pipeline.resources.bucket, "lake/")).length,
     );
   });
 });

@@ -10,46 +10,39 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ObjectSync } from "../../src/aws/object-sync.ts";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
-import type { RunningEmulators } from "../../src/local/emulators.ts";
-import { LocalPipeline } from "../../src/local/pipeline.ts";
 import { fxQuote, stockQuote } from "../support/factories.ts";
-import { emulatorsIn, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
+import { getBytes, listKeys } from "../support/local-aws.ts";
+import { LocalRun } from "../support/pipeline.ts";
 
 const spec = resourceSpec();
 const BIN = new URL("../../bin/ticklake.mjs", import.meta.url).pathname;
 
 describe("ticklake sync", () => {
-  let state: Awaited<ReturnType<typeof tempStateDir>>;
-  let emulators: RunningEmulators;
-  let pipeline: LocalPipeline;
+  let run: LocalRun;
 
   beforeAll(async () => {
-    state = await tempStateDir();
-    emulators = await emulatorsIn(state.dir);
-    pipeline = await LocalPipeline.start({ stateDir: state.dir, spec, endpoints: emulators.endpoints });
+    run = await LocalRun.start(spec);
   });
   afterAll(async () => {
-    await pipeline.stop();
-    await emulators.stop();
-    await state.remove();
+    await run.stop();
   });
 
   async function ship(texts: string[]): Promise<void> {
     const shipper = new KinesisShipper({
-      kinesis: pipeline.clients.kinesis,
-      streamName: pipeline.resources.streamName,
+      kinesis: run.pipeline.clients.kinesis,
+      streamName: run.pipeline.resources.streamName,
     });
     for (const [i, text] of texts.entries()) shipper.shipRaw(text, `k${i % 7}`);
     await shipper.flush();
-    expect(await pipeline.drain(60_000)).toBe(true);
+    expect(await run.pipeline.drain(60_000)).toBe(true);
   }
 
   it("mirrors only the kinds it subscribed to, byte for byte, as their notifications arrive", async () => {
-    const dir = join(state.dir, "quarantine-only");
+    const dir = join(run.dir, "quarantine-only");
     const sync = new ObjectSync({
-      clients: pipeline.clients,
-      bucket: pipeline.resources.bucket,
-      topicArn: pipeline.resources.topicArn,
+      clients: run.pipeline.clients,
+      bucket: run.pipeline.resources.bucket,
+      topicArn: run.pipeline.resources.topicArn,
       dir,
       queueName: "sync-test-quarantine",
       kinds: ["quarantine"],
@@ -67,26 +60,30 @@ describe("ticklake sync", () => {
     ]);
     while ((await sync.receiveOnce()) > 0) {}
 
-    const quarantineKeys = await listKeys(pipeline.clients.s3, pipeline.resources.bucket, "quarantine/");
+    const quarantineKeys = await listKeys(
+      run.pipeline.clients.s3,
+      run.pipeline.resources.bucket,
+      "quarantine/",
+    );
     expect(quarantineKeys.length).toBeGreaterThan(0);
     expect(sync.stats.downloaded).toBe(quarantineKeys.length);
     for (const key of quarantineKeys) {
       expect(await readFile(join(dir, key))).toEqual(
-        Buffer.from(await getBytes(pipeline.clients.s3, pipeline.resources.bucket, key)),
+        Buffer.from(await getBytes(run.pipeline.clients.s3, run.pipeline.resources.bucket, key)),
       );
     }
     await expect(readFile(join(dir, "lake"))).rejects.toThrow(/ENOENT/);
   });
 
   it("from the CLI: --backfill copies what exists, --once stops when nothing waits", async () => {
-    const dir = join(state.dir, "cli-lake");
-    const run = promisify(execFile);
-    const { stdout } = await run(
+    const dir = join(run.dir, "cli-lake");
+    const exec = promisify(execFile);
+    const { stdout } = await exec(
       process.execPath,
       [
         BIN,
         "--state-dir",
-        state.dir,
+        run.dir,
         "sync",
         dir,
         "--kind",
@@ -98,11 +95,11 @@ describe("ticklake sync", () => {
       ],
       { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" } },
     );
-    const lakeKeys = await listKeys(pipeline.clients.s3, pipeline.resources.bucket, "lake/");
+    const lakeKeys = await listKeys(run.pipeline.clients.s3, run.pipeline.resources.bucket, "lake/");
     expect(stdout).toContain(`backfilled ${lakeKeys.length} objects`);
     for (const key of lakeKeys) {
       expect(await readFile(join(dir, key))).toEqual(
-        Buffer.from(await getBytes(pipeline.clients.s3, pipeline.resources.bucket, key)),
+        Buffer.from(await getBytes(run.pipeline.clients.s3, run.pipeline.resources.bucket, key)),
       );
     }
   });
