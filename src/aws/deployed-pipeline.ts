@@ -29,6 +29,8 @@ export interface PipelineView {
   readonly clientOptions: ClientOptions;
   readonly streamName: string;
   readonly bucket: string;
+  /** The manifests the pipeline's own subscriber queue has received. */
+  readonly notifications: NotificationTap;
   counts(): Promise<PipelineCounts>;
   /** Waits until `produced` records are accounted for and the queue is empty. */
   drain(timeoutMs: number, produced: number): Promise<boolean>;
@@ -107,6 +109,10 @@ export class DeployedPipeline implements PipelineView {
 
   get bucket(): string {
     return this.#outputs.BucketName;
+  }
+
+  get notifications(): NotificationTap {
+    return this.#tap;
   }
 
   counts(): Promise<PipelineCounts> {

@@ -19,11 +19,22 @@ export interface NotificationTally {
   unreadable: number;
 }
 
+/** A manifest and when this tap received it: the end of its records' journey. */
+export interface ReceivedManifest {
+  manifest: ObjectManifest;
+  receivedAtMs: number;
+}
+
+/** How many of the newest manifests `recent` keeps. */
+export const RECENT_MANIFESTS = 500;
+
 export class NotificationTap {
   readonly #sqs: SQSClient;
   readonly #queueUrl: string;
   readonly #onManifest: ((manifest: ObjectManifest) => void) | undefined;
   readonly manifests = new Map<string, ObjectManifest>();
+  /** The newest distinct manifests, oldest first, at most RECENT_MANIFESTS. */
+  readonly recent: ReceivedManifest[] = [];
   readonly tally: NotificationTally = {
     messages: 0,
     objects: 0,
@@ -87,6 +98,8 @@ export class NotificationTap {
     }
     if (this.manifests.has(manifest.key)) return;
     this.manifests.set(manifest.key, manifest);
+    this.recent.push({ manifest, receivedAtMs: Date.now() });
+    if (this.recent.length > RECENT_MANIFESTS) this.recent.splice(0, this.recent.length - RECENT_MANIFESTS);
     this.tally.objects++;
     if (manifest.kind === "lake") {
       this.tally.lakeObjects++;

@@ -53,7 +53,8 @@ program
   .option("--rate <n>", "HTTP requests per second from the load generator", "20")
   .option("--duration <seconds>", "stop after this many seconds; 0 runs until Ctrl-C", "0")
   .option("--ticks <n>", "market ticks per second, each logging every FX and stock quote", "1")
-  .option("--port <n>", "port of the market API; 0 picks a free one", "3000")
+  .option("--news <n>", "simulated news articles per minute", "6")
+  .option("--port <n>", "port of the market API and dashboard; 0 picks a free one", "3000")
   .option("--seed <n>", "seed of the simulated market and traffic", "42")
   .addOption(
     new Option("--session <session>", "stock trading hours: New York's sessions, or always open")
@@ -71,6 +72,7 @@ program
       rate: option("rate", raw.rate, number(0, 10_000), "a number from 0 to 10000"),
       duration: option("duration", raw.duration, number(0, 86_400), "seconds from 0 to 86400"),
       ticks: option("ticks", raw.ticks, number(0, 100), "a number from 0 to 100"),
+      newsPerMinute: option("news", raw.news, number(0, 600), "a number from 0 to 600"),
       port: option("port", raw.port, integer(0, 65_535), "a port from 0 to 65535"),
       seed: option("seed", raw.seed, integer(0, 2 ** 31 - 1), "an integer from 0 to 2147483647"),
       session: raw.session as "us" | "always-open",

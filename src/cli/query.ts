@@ -44,11 +44,20 @@ export function viewStatements(cacheDir: string, present: ReadonlySet<string>): 
   return statements;
 }
 
+export interface QueryOptions {
+  /**
+   * For SQL from a web page: after the views are made, DuckDB may read only the mirror and
+   * may not change that setting, so a query can neither read other files nor write any.
+   */
+  sandboxed?: boolean;
+}
+
 export async function runQuery(
   s3: S3Client,
   bucket: string,
   sql: string,
   cacheDir: string,
+  options: QueryOptions = {},
 ): Promise<QueryResult> {
   await mkdir(cacheDir, { recursive: true });
   const lake = await mirrorObjects(s3, bucket, LAKE_PREFIX, cacheDir);
@@ -65,6 +74,11 @@ export async function runQuery(
     }
     if (quarantine.listed > 0) present.add("quarantine");
     for (const statement of viewStatements(cacheDir, present)) await connection.run(statement);
+    if (options.sandboxed) {
+      await connection.run(`SET allowed_directories = [${quote(`${cacheDir}/`)}]`);
+      await connection.run("SET enable_external_access = false");
+      await connection.run("SET lock_configuration = true");
+    }
     const reader = await connection.runAndReadAll(sql);
     return {
       columns: reader.columnNames(),

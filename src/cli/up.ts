@@ -7,11 +7,12 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { createClients } from "../aws/clients.ts";
-import { DeployedPipeline, type PipelineCounts, type PipelineView } from "../aws/deployed-pipeline.ts";
+import { DeployedPipeline, type PipelineView } from "../aws/deployed-pipeline.ts";
 import { countObjects } from "../aws/lake-mirror.ts";
 import { ShipperWorker } from "../aws/shipper-worker.ts";
 import { readStackOutputs } from "../aws/stack-outputs.ts";
 import { resourceSpec } from "../core/spec.ts";
+import { PipelineMonitor, type PipelineSnapshot } from "../dashboard/monitor.ts";
 import { type RunningEmulators, startEmulators } from "../local/emulators.ts";
 import { LocalPipeline } from "../local/pipeline.ts";
 import { ENDPOINTS_FILE, type Endpoints } from "../local/state.ts";
@@ -19,6 +20,8 @@ import { build } from "../webserver/app.ts";
 import { MarketFeed } from "../webserver/feed.ts";
 import { TrafficGenerator } from "../webserver/traffic.ts";
 import type { Target } from "./options.ts";
+import { runQuery } from "./query.ts";
+import { QUERY_EXAMPLES } from "./query-examples.ts";
 import { localstackEndpoints } from "./targets.ts";
 
 export interface UpOptions {
@@ -34,6 +37,8 @@ export interface UpOptions {
   ticks: number;
   /** Stock trading hours: New York's sessions, or always open. */
   session: "us" | "always-open";
+  /** Simulated news articles per minute. */
+  newsPerMinute: number;
   port: number;
   seed: number;
   /** How long the drain may take before giving up. */
@@ -58,18 +63,18 @@ export interface UpSummary {
   balanced: boolean;
 }
 
-function statusLine(elapsedS: number, produced: number, counts: PipelineCounts): string {
-  const bridged = counts.bridged;
+function statusLine(elapsedS: number, { stages, latency }: PipelineSnapshot): string {
   return [
     `t=${String(elapsedS).padStart(4)}s`,
-    `produced ${produced}`,
-    `in stream ${bridged === undefined ? "-" : Math.max(0, produced - bridged)}`,
-    `bridged ${bridged ?? "-"}`,
-    `queued ${counts.queued}+${counts.inFlight}`,
-    `stored ${counts.stored}`,
-    `quarantined ${counts.quarantined}`,
-    `notified ${counts.objects}`,
-    `DLQ ${counts.dlq}`,
+    `produced ${stages.produced ?? "-"}`,
+    `in stream ${stages.inStream ?? "-"}`,
+    `bridged ${stages.bridged ?? "-"}`,
+    `queued ${stages.queued}+${stages.inFlight}`,
+    `stored ${stages.stored}`,
+    `quarantined ${stages.quarantined}`,
+    `notified ${stages.notified}`,
+    `DLQ ${stages.dlq}`,
+    `p99 ${latency.p99Ms === null ? "-" : `${latency.p99Ms} ms`}`,
   ].join(" | ");
 }
 
@@ -154,10 +159,20 @@ export async function up(options: UpOptions): Promise<UpSummary> {
       sink: shipper,
       ticksPerSecond: options.ticks,
       session: options.session,
+      newsPerMinute: options.newsPerMinute,
     });
+    const monitor = new PipelineMonitor({ pipeline, produced: () => shipper.stats.sent });
     const app = await build({
       feed,
       source,
+      dashboard: {
+        monitor,
+        examples: QUERY_EXAMPLES,
+        query: (sql) =>
+          runQuery(pipeline.clients.s3, pipeline.bucket, sql, join(options.stateDir, "query-cache"), {
+            sandboxed: true,
+          }),
+      },
       // The built-in load generator runs from this host: it must not be rate-limited.
       rateLimitPerMinute: 1_000_000,
       gauges: () => ({
@@ -170,15 +185,16 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     await app.listen({ port: options.port, host: "127.0.0.1" });
     const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     out(`market API on ${baseUrl}  (try ${baseUrl}/v1/stocks/AAPL)`);
+    out(`dashboard on ${baseUrl}/dashboard/`);
     feed.start();
     const traffic = new TrafficGenerator({ baseUrl, rate: options.rate, seed: options.seed });
     traffic.start();
 
     const started = Date.now();
-    const statusTimer = setInterval(async () => {
-      const counts = await pipeline.counts().catch(() => undefined);
-      if (counts) out(statusLine(Math.round((Date.now() - started) / 1000), shipper.stats.sent, counts));
-    }, 1000);
+    monitor.events.on("snapshot", (snapshot: PipelineSnapshot) =>
+      out(statusLine(Math.round((Date.now() - started) / 1000), snapshot)),
+    );
+    monitor.start();
 
     if (options.duration > 0) durationTimer = setTimeout(requestStop, options.duration * 1000);
     await stopRequested;
@@ -189,7 +205,7 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     await app.close();
     const leftInSpool = await shipper.close(options.drainTimeoutSeconds * 1000);
     const drained = await pipeline.drain(options.drainTimeoutSeconds * 1000, shipper.stats.sent);
-    clearInterval(statusTimer);
+    monitor.stop();
     const counts = await pipeline.counts();
     // Listing a deployed lake could be large and slow: on AWS the manifests are the count.
     const objectsWritten = countsObjects

@@ -12,6 +12,7 @@ import { z } from "zod";
 import { type Envelope, type EnvelopeSource, envelopeOf } from "../core/events.ts";
 import { CURRENCIES, FX_PAIRS, STOCK_SYMBOLS } from "../core/instruments.ts";
 import type { MarketTick } from "../core/simulator.ts";
+import { type DashboardDeps, dashboard } from "../dashboard/plugin.ts";
 import { badParameter, HttpError, unknownSymbol } from "./errors.ts";
 import type { MarketFeed } from "./feed.ts";
 import { type HttpMetrics, httpMetrics } from "./metrics.ts";
@@ -25,6 +26,8 @@ export interface AppDeps {
   rateLimitPerMinute?: number;
   /** Extra gauges for /metrics, e.g. the shipper's counters. */
   gauges?: () => Record<string, number>;
+  /** What the dashboard shows beyond the market: the pipeline, the query box. */
+  dashboard?: DashboardDeps;
 }
 
 /** The longest request URL served; longer ones get 414. */
@@ -173,6 +176,8 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   const at = () => feed.now();
 
   app.get("/health", { schema: { summary: "Liveness" } }, async () => ({ status: "ok" }));
+
+  await dashboard(app, deps.dashboard ?? {});
 
   app.get("/metrics", { schema: { summary: "Prometheus metrics" } }, async (_request, reply) =>
     reply.header("content-type", metrics.contentType).send(await metrics.render()),

@@ -32,6 +32,8 @@ export interface MarketFeedOptions {
   ticksPerSecond?: number;
   /** Trading sessions: `us` (New York hours) or `always-open`. @default "always-open" */
   session?: "us" | "always-open";
+  /** Simulated news articles per minute. @default 1 */
+  newsPerMinute?: number;
   /** Recent articles kept for the news endpoint. @default 500 */
   newsCapacity?: number;
   now?: () => number;
@@ -54,6 +56,7 @@ export class MarketFeed {
       seed: options.seed,
       startMs: this.now(),
       ...(options.session ? { session: options.session } : {}),
+      ...(options.newsPerMinute === undefined ? {} : { newsPerMinute: options.newsPerMinute }),
     });
   }
 

@@ -20,6 +20,7 @@ export const ServerConfig = z.object({
   TICKS_PER_SECOND: z.coerce.number().min(0).max(100).default(1),
   SEED: z.coerce.number().int().min(0).default(42),
   SESSION: z.enum(["us", "always-open"]).default("us"),
+  NEWS_PER_MINUTE: z.coerce.number().min(0).max(600).default(1),
   INSTANCE_ID: z.string().min(1).max(128).default(hostname()),
   METRICS_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000),
   SPOOL_DIR: z.string().min(1).default(join(tmpdir(), "ticklake-spool")),
@@ -61,6 +62,7 @@ export async function startServer(config: ServerConfig) {
     sink: shipper,
     ticksPerSecond: config.TICKS_PER_SECOND,
     session: config.SESSION,
+    newsPerMinute: config.NEWS_PER_MINUTE,
   });
   const app = await build({
     feed,

@@ -2,50 +2,16 @@
  * `ticklake up` as a new user runs it: a child process, driven and watched from outside with
  * the AWS CLI while it runs, stopped by --duration and by Ctrl-C (SIGINT), then restarted.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envelopeOf } from "../../src/core/events.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
 import { localClients } from "../../src/local/pipeline.ts";
 import { readEndpoints } from "../../src/local/state.ts";
+import { startUp, summaryOf } from "../support/cli.ts";
 import { lakeEnvelopes } from "../support/duckdb.ts";
 import { awsCli, emulatorsIn, eventually, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
 
 const spec = resourceSpec();
-const BIN = new URL("../../bin/ticklake.mjs", import.meta.url).pathname;
-
-interface Run {
-  child: ChildProcess;
-  output: string[];
-  exit: Promise<number | null>;
-}
-
-function startUp(stateDir: string, args: string[]): Run {
-  const child = spawn(
-    process.execPath,
-    [BIN, "--state-dir", stateDir, "up", "--port", "0", "--rate", "40", ...args],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-    },
-  );
-  const output: string[] = [];
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => output.push(...chunk.split("\n")));
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => output.push(...chunk.split("\n")));
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, output, exit };
-}
-
-function summaryOf(run: Run): Record<string, string> {
-  const start = run.output.indexOf("summary");
-  const lines = run.output.slice(start + 1).filter((line) => line.startsWith("  "));
-  return Object.fromEntries(
-    lines.map((line) => {
-      const match = /^\s+(.+?)\s{2,}(\S.*)$/.exec(line);
-      return [match?.[1] ?? line, match?.[2] ?? ""];
-    }),
-  );
-}
 
 describe("ticklake up", () => {
   let state: Awaited<ReturnType<typeof tempStateDir>>;

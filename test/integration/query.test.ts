@@ -178,4 +178,17 @@ describe("ticklake query", () => {
       expect(result.columns.length, sql).toBeGreaterThan(1);
     }
   });
+
+  it("sandboxed, as the dashboard runs it, reads the lake but no other file and writes none", async () => {
+    const sandboxed = (sql: string) =>
+      runQuery(clients.s3, resources.bucket, sql, `${state.dir}/cache`, { sandboxed: true });
+    const counted = await sandboxed("SELECT count(*) AS n FROM fx_quotes");
+    expect(counted.rows).toEqual((await query("SELECT count(*) AS n FROM fx_quotes")).rows);
+    expect(Number(counted.rows[0]?.[0])).toBeGreaterThan(0);
+    await expect(sandboxed("SELECT * FROM read_text('/etc/hostname')")).rejects.toThrow(/Permission Error/);
+    await expect(sandboxed(`COPY (SELECT 1) TO '${state.dir}/leak.csv'`)).rejects.toThrow(/Permission Error/);
+    await expect(sandboxed("SET enable_external_access = true")).rejects.toThrow(/Cannot change/);
+    // The command line is not sandboxed: there the user may read and write files.
+    expect((await query("SELECT count(*) AS n FROM read_text('/etc/hostname')")).rows).toEqual([["1"]]);
+  });
 });

@@ -1,0 +1,144 @@
+/**
+ * The live dashboard: a static page (plain HTML, CSS and a browser module; nothing to build)
+ * and the endpoints it reads. Market panels use the API's own `/v1/stream`; the pipeline panel
+ * and the query box appear where a pipeline monitor and a query runner are wired in, as
+ * `ticklake up` does.
+ */
+import { fileURLToPath } from "node:url";
+import fastifyStatic from "@fastify/static";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { HttpError } from "../webserver/errors.ts";
+import type { PipelineMonitor, PipelineSnapshot } from "./monitor.ts";
+
+export interface QueryAnswer {
+  columns: string[];
+  rows: unknown[][];
+  /** More rows than MAX_QUERY_ROWS came back; the answer holds the first ones. */
+  truncated: boolean;
+}
+
+export interface DashboardDeps {
+  monitor?: PipelineMonitor;
+  /** Runs SQL over the lake, sandboxed. */
+  query?: (sql: string) => Promise<{ columns: string[]; rows: unknown[][] }>;
+  /** Named SQL the query box offers. */
+  examples?: Readonly<Record<string, string>>;
+}
+
+export const MAX_QUERY_ROWS = 500;
+export const MAX_SQL_LENGTH = 10_000;
+
+const PUBLIC_DIR = fileURLToPath(new URL("./public/", import.meta.url));
+
+const QueryBody = z.strictObject({ sql: z.string().trim().min(1).max(MAX_SQL_LENGTH) });
+
+/** The snapshot stream: one `snapshot` event a second while the page is open. */
+function streamSnapshots(monitor: PipelineMonitor, raw: import("node:http").ServerResponse, id: string) {
+  raw.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-store",
+    connection: "keep-alive",
+    "x-request-id": id,
+  });
+  const send = (snapshot: PipelineSnapshot) =>
+    raw.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`);
+  if (monitor.latest) send(monitor.latest);
+  monitor.events.on("snapshot", send);
+  const heartbeat = setInterval(() => raw.write(": heartbeat\n\n"), 15_000);
+  return () => {
+    clearInterval(heartbeat);
+    monitor.events.off("snapshot", send);
+    raw.end();
+  };
+}
+
+export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Promise<void> {
+  await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: "/dashboard/", decorateReply: false });
+  // The page loads nothing from elsewhere and runs no inline script.
+  app.addHook("onSend", async (request, reply) => {
+    if (request.url.startsWith("/dashboard/")) {
+      reply.header(
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'",
+      );
+    }
+  });
+  app.get("/", { schema: { hide: true } }, async (_request, reply) => reply.redirect("/dashboard/"));
+
+  const noPipeline = () =>
+    new HttpError(
+      404,
+      "NO_PIPELINE",
+      "this server does not watch a pipeline: run `ticklake up` for the full view",
+    );
+
+  app.get(
+    "/v1/pipeline",
+    { schema: { summary: "Counts, rates and latency of the pipeline, now" } },
+    async () => {
+      if (!deps.monitor) throw noPipeline();
+      return deps.monitor.latest ?? (await deps.monitor.sample());
+    },
+  );
+
+  app.get(
+    "/v1/pipeline/stream",
+    { schema: { summary: "Pipeline snapshots as Server-Sent Events, one a second" } },
+    async (request, reply) => {
+      const monitor = deps.monitor;
+      if (!monitor) throw noPipeline();
+      reply.hijack();
+      const end = streamSnapshots(monitor, reply.raw, request.id);
+      request.raw.once("close", end);
+    },
+  );
+
+  app.get(
+    "/v1/query/examples",
+    { schema: { summary: "Worked SQL examples for the query box" } },
+    async () => ({
+      enabled: deps.query !== undefined,
+      examples: deps.examples ?? {},
+    }),
+  );
+
+  app.post(
+    "/v1/query",
+    {
+      schema: {
+        summary: "Run SQL over the lake (DuckDB, sandboxed to the lake's mirror)",
+        body: z.toJSONSchema(QueryBody),
+      },
+    },
+    async (request): Promise<QueryAnswer> => {
+      const run = deps.query;
+      if (!run)
+        throw new HttpError(404, "NO_QUERY", "this server does not run queries: use `ticklake query`");
+      // JSON only: a cross-site form cannot send it without a CORS preflight, which is refused.
+      if (!request.headers["content-type"]?.startsWith("application/json")) {
+        throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", 'the body must be JSON: {"sql": "SELECT …"}');
+      }
+      const body = QueryBody.safeParse(request.body);
+      if (!body.success) {
+        throw new HttpError(
+          400,
+          "INVALID_PARAMETER",
+          `sql must be a string of 1 to ${MAX_SQL_LENGTH} characters (got ${JSON.stringify(request.body).slice(0, 200)})`,
+          { parameter: "sql", allowed: `a string of 1 to ${MAX_SQL_LENGTH} characters` },
+        );
+      }
+      let result: { columns: string[]; rows: unknown[][] };
+      try {
+        result = await run(body.data.sql);
+      } catch (error) {
+        throw new HttpError(400, "QUERY_FAILED", (error as Error).message.split("\n")[0] ?? "query failed");
+      }
+      return {
+        columns: result.columns,
+        rows: result.rows.slice(0, MAX_QUERY_ROWS),
+        truncated: result.rows.length > MAX_QUERY_ROWS,
+      };
+    },
+  );
+}

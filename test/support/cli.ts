@@ -1,0 +1,40 @@
+/** The `ticklake` command as a child process, as a user runs it, with its output collected. */
+import { type ChildProcess, spawn } from "node:child_process";
+
+const BIN = new URL("../../bin/ticklake.mjs", import.meta.url).pathname;
+
+export interface CliRun {
+  child: ChildProcess;
+  /** stdout and stderr, line by line, as they arrive. */
+  output: string[];
+  exit: Promise<number | null>;
+}
+
+export function startCli(args: string[]): CliRun {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+  });
+  const output: string[] = [];
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => output.push(...chunk.split("\n")));
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => output.push(...chunk.split("\n")));
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output, exit };
+}
+
+/** `ticklake up` on its own state folder, on a free port, with light traffic. */
+export function startUp(stateDir: string, args: string[]): CliRun {
+  return startCli(["--state-dir", stateDir, "up", "--port", "0", "--rate", "40", ...args]);
+}
+
+/** The summary `up` prints when it stops, as label → value. */
+export function summaryOf(run: CliRun): Record<string, string> {
+  const start = run.output.indexOf("summary");
+  const lines = run.output.slice(start + 1).filter((line) => line.startsWith("  "));
+  return Object.fromEntries(
+    lines.map((line) => {
+      const match = /^\s+(.+?)\s{2,}(\S.*)$/.exec(line);
+      return [match?.[1] ?? line, match?.[2] ?? ""];
+    }),
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * The dashboard's routes in-process: the static page and its security policy, what a server
+ * without a pipeline answers, and the query endpoint's validation. The pipeline view itself is
+ * tested in a browser against the real pipeline (test/e2e/dashboard.test.ts).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { MAX_QUERY_ROWS, MAX_SQL_LENGTH } from "../../src/dashboard/plugin.ts";
+import { build } from "../../src/webserver/app.ts";
+import { MarketFeed } from "../../src/webserver/feed.ts";
+
+const SOURCE = { service: "test", instance: "1" };
+
+async function app(dashboard: Parameters<typeof build>[0]["dashboard"] = {}) {
+  const feed = new MarketFeed({ seed: 1, source: SOURCE, sink: { ship: () => {} } });
+  const built = await build({ feed, source: SOURCE, dashboard });
+  await built.ready();
+  return built;
+}
+
+describe("dashboard routes", () => {
+  let server: Awaited<ReturnType<typeof app>> | undefined;
+  afterEach(async () => {
+    await server?.close();
+  });
+
+  it("serves the page, its script and style under a strict content security policy", async () => {
+    server = await app();
+    expect((await server.inject({ url: "/" })).headers.location).toBe("/dashboard/");
+    const page = await server.inject({ url: "/dashboard/" });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers["content-type"]).toContain("text/html");
+    expect(page.body).toContain('<script type="module" src="dashboard.js">');
+    expect(page.headers["content-security-policy"]).toContain("script-src 'self'");
+    // No inline script: the policy would block it.
+    expect(page.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    for (const [file, type] of [
+      ["dashboard.js", "javascript"],
+      ["dashboard.css", "text/css"],
+    ]) {
+      const asset = await server.inject({ url: `/dashboard/${file}` });
+      expect(asset.statusCode, file).toBe(200);
+      expect(asset.headers["content-type"]).toContain(type);
+    }
+    expect((await server.inject({ url: "/dashboard/../package.json" })).statusCode).toBe(404);
+  });
+
+  it("without a pipeline or a query runner, says so with 404 and a JSON error", async () => {
+    server = await app();
+    const pipeline = await server.inject({ url: "/v1/pipeline" });
+    expect(pipeline.statusCode).toBe(404);
+    expect(pipeline.json().error.code).toBe("NO_PIPELINE");
+    expect((await server.inject({ url: "/v1/pipeline/stream" })).json().error.code).toBe("NO_PIPELINE");
+    expect((await server.inject({ url: "/v1/query/examples" })).json()).toEqual({
+      enabled: false,
+      examples: {},
+    });
+    const query = await server.inject({ method: "POST", url: "/v1/query", payload: { sql: "SELECT 1" } });
+    expect(query.statusCode).toBe(404);
+    expect(query.json().error.code).toBe("NO_QUERY");
+  });
+
+  it("takes SQL only as JSON, names what is wrong with a body, and caps the rows it returns", async () => {
+    const received: string[] = [];
+    server = await app({
+      examples: { one: "SELECT 1" },
+      query: async (sql) => {
+        received.push(sql);
+        if (sql.includes("boom")) throw new Error('Parser Error: syntax error at or near "boom"\nLINE 1: …');
+        return { columns: ["n"], rows: Array.from({ length: MAX_QUERY_ROWS + 5 }, (_, i) => [i]) };
+      },
+    });
+    expect((await server.inject({ url: "/v1/query/examples" })).json()).toEqual({
+      enabled: true,
+      examples: { one: "SELECT 1" },
+    });
+    const ok = await server.inject({ method: "POST", url: "/v1/query", payload: { sql: "  SELECT n  " } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().rows).toHaveLength(MAX_QUERY_ROWS);
+    expect(ok.json().truncated).toBe(true);
+    expect(received).toEqual(["SELECT n"]);
+
+    const plain = await server.inject({
+      method: "POST",
+      url: "/v1/query",
+      headers: { "content-type": "text/plain" },
+      payload: "SELECT 1",
+    });
+    expect(plain.statusCode).toBe(415);
+    const form = await server.inject({
+      method: "POST",
+      url: "/v1/query",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      payload: "sql=SELECT+1",
+    });
+    expect(form.statusCode).toBe(415);
+    for (const payload of [
+      {},
+      { sql: "" },
+      { sql: "   " },
+      { sql: 1 },
+      { sql: "x".repeat(MAX_SQL_LENGTH + 1) },
+      { sql: "SELECT 1", extra: true },
+      [],
+    ]) {
+      const response = await server.inject({ method: "POST", url: "/v1/query", payload });
+      expect(response.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(response.json().error).toMatchObject({ code: "INVALID_PARAMETER", parameter: "sql" });
+    }
+    const broken = await server.inject({ method: "POST", url: "/v1/query", payload: { sql: "boom" } });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json().error).toEqual({
+      code: "QUERY_FAILED",
+      message: 'Parser Error: syntax error at or near "boom"',
+    });
+    expect(received).toHaveLength(2);
+  });
+});
