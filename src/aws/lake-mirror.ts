@@ -14,17 +14,28 @@ export interface MirrorResult {
   bytes: number;
 }
 
-/** How many objects a prefix holds (paging through ListObjectsV2). */
-export async function countObjects(s3: S3Client, bucket: string, prefix = ""): Promise<number> {
-  let count = 0;
+/** The objects under `prefix`, a page (up to 1,000) at a time, through ListObjectsV2. */
+export async function* listObjectPages(
+  s3: S3Client,
+  bucket: string,
+  prefix = "",
+): AsyncGenerator<Array<{ key: string; size: number }>> {
   let token: string | undefined;
   do {
     const page = await s3.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
     );
-    count += page.KeyCount ?? page.Contents?.length ?? 0;
+    yield (page.Contents ?? []).flatMap((object) =>
+      object.Key ? [{ key: object.Key, size: object.Size ?? 0 }] : [],
+    );
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
+}
+
+/** How many objects a prefix holds. */
+export async function countObjects(s3: S3Client, bucket: string, prefix = ""): Promise<number> {
+  let count = 0;
+  for await (const page of listObjectPages(s3, bucket, prefix)) count += page.length;
   return count;
 }
 
@@ -70,17 +81,12 @@ export async function mirrorObjects(
   dir: string,
 ): Promise<MirrorResult> {
   const result: MirrorResult = { listed: 0, downloaded: 0, bytes: 0 };
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
+  for await (const page of listObjectPages(s3, bucket, prefix)) {
     const missing: string[] = [];
-    for (const object of page.Contents ?? []) {
-      if (!object.Key) continue;
+    for (const object of page) {
       result.listed++;
-      const local = await stat(join(dir, object.Key)).catch(() => undefined);
-      if (local?.size !== object.Size) missing.push(object.Key);
+      const local = await stat(join(dir, object.key)).catch(() => undefined);
+      if (local?.size !== object.size) missing.push(object.key);
     }
     // A few downloads at a time: enough to hide latency, few enough to stay polite.
     for (let i = 0; i < missing.length; i += 8) {
@@ -90,7 +96,6 @@ export async function mirrorObjects(
       result.downloaded += sizes.length;
       result.bytes += sizes.reduce((sum, size) => sum + size, 0);
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  }
   return result;
 }

@@ -82,6 +82,32 @@ function frameBytes(options: PackOptions, dataset: string): number {
 }
 
 /**
+ * How a record travels in a packed message, the dataset whose message carries it, and the
+ * bytes it adds to that message. A record too large for any message becomes an `oversize`
+ * preview of the unrecognised dataset.
+ */
+export function packedRecordOf(
+  record: StreamRecord,
+  options: PackOptions,
+): { packed: PackedRecord; dataset: PackedMessage["dataset"]; size: number } {
+  let { packed, text } = toPackedRecord(record);
+  // +1 for the comma between records
+  let size = Buffer.byteLength(JSON.stringify(packed)) + 1;
+  if (frameBytes(options, UNRECOGNISED_DATASET) + size > options.maxMessageBytes) {
+    const preview = (text ?? ("base64" in packed ? packed.base64 : "")).slice(0, OVERSIZE_PREVIEW_CHARS);
+    packed = {
+      seq: record.sequenceNumber,
+      at: record.arrivalMs,
+      oversize: { bytes: record.data.byteLength, limit: options.maxMessageBytes, preview },
+    };
+    text = undefined;
+    size = Buffer.byteLength(JSON.stringify(packed)) + 1;
+  }
+  const dataset = text === undefined ? UNRECOGNISED_DATASET : claimedDataset(text);
+  return { packed, dataset, size };
+}
+
+/**
  * Packs the records of one shard, in sequence order, into messages of one dataset each, every
  * body at most `maxMessageBytes`. A record too large for any message travels as an
  * `oversize` preview, which the processor quarantines with its size.
@@ -108,20 +134,7 @@ export function packRecords(records: readonly StreamRecord[], options: PackOptio
   };
 
   for (const record of records) {
-    let { packed, text } = toPackedRecord(record);
-    // +1 for the comma between records
-    let size = Buffer.byteLength(JSON.stringify(packed)) + 1;
-    if (frameBytes(options, UNRECOGNISED_DATASET) + size > options.maxMessageBytes) {
-      const preview = (text ?? ("base64" in packed ? packed.base64 : "")).slice(0, OVERSIZE_PREVIEW_CHARS);
-      packed = {
-        seq: record.sequenceNumber,
-        at: record.arrivalMs,
-        oversize: { bytes: record.data.byteLength, limit: options.maxMessageBytes, preview },
-      };
-      text = undefined;
-      size = Buffer.byteLength(JSON.stringify(packed)) + 1;
-    }
-    const dataset = text === undefined ? UNRECOGNISED_DATASET : claimedDataset(text);
+    const { packed, dataset, size } = packedRecordOf(record, options);
     let group = open.get(dataset);
     if (group && group.bytes + size > options.maxMessageBytes) {
       close(dataset);

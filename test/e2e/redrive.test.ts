@@ -2,19 +2,15 @@
  * `ticklake redrive`, from the command line, against a running local pipeline: packed messages
  * parked in the DLQ go back to the queue and their records reach the lake, exactly.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queueDepth } from "../../src/aws/deployed-pipeline.ts";
 import { packRecords } from "../../src/core/packing.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
-import { lakeEnvelopes } from "../support/duckdb.ts";
+import { runCli } from "../support/cli.ts";
 import { stockQuote, streamRecords } from "../support/factories.ts";
-import { eventually, getBytes, listKeys } from "../support/local-aws.ts";
+import { eventually, listKeys } from "../support/local-aws.ts";
 import { LocalRun } from "../support/pipeline.ts";
-
-const BIN = new URL("../../bin/ticklake.mjs", import.meta.url).pathname;
 
 describe("ticklake status and redrive", () => {
   let run: LocalRun;
@@ -58,20 +54,12 @@ describe("ticklake status and redrive", () => {
     );
 
     // `status` reports the DLQ and says so in its exit code.
-    const before = await promisify(execFile)(process.execPath, [
-      BIN,
-      "--state-dir",
-      run.dir,
-      "status",
-      "--json",
-    ]).then(
-      () => undefined,
-      (error: { code: number; stdout: string }) => error,
-    );
-    expect(before?.code).toBe(1);
-    expect(JSON.parse(before?.stdout ?? "{}").dlq).toEqual({ visible: bodies.length, inFlight: 0 });
+    const before = await runCli(["--state-dir", run.dir, "status", "--json"]);
+    expect(before.code).toBe(1);
+    expect(JSON.parse(before.stdout).dlq).toEqual({ visible: bodies.length, inFlight: 0 });
 
-    const { stdout } = await promisify(execFile)(process.execPath, [BIN, "--state-dir", run.dir, "redrive"]);
+    const { code, stdout } = await runCli(["--state-dir", run.dir, "redrive"]);
+    expect(code).toBe(0);
     expect(stdout).toContain(
       `moved ${bodies.length} messages from the DLQ back to the queue; 0 could not be sent`,
     );
@@ -82,15 +70,7 @@ describe("ticklake status and redrive", () => {
 
     const stored = await eventually(
       async () => {
-        const keys = await listKeys(run.pipeline.clients.s3, run.pipeline.resources.bucket, "lake/");
-        const rows = await lakeEnvelopes(
-          await Promise.all(
-            keys.map(async (key) => ({
-              key,
-              bytes: await getBytes(run.pipeline.clients.s3, run.pipeline.resources.bucket, key),
-            })),
-          ),
-        );
+        const rows = await run.lakeRows();
         return rows.length === envelopes.length ? rows : undefined;
       },
       30_000,
@@ -100,13 +80,8 @@ describe("ticklake status and redrive", () => {
       [...envelopes].sort((a, b) => a.id.localeCompare(b.id)),
     );
 
-    const after = await promisify(execFile)(process.execPath, [
-      BIN,
-      "--state-dir",
-      run.dir,
-      "status",
-      "--json",
-    ]);
+    const after = await runCli(["--state-dir", run.dir, "status", "--json"]);
+    expect(after.code).toBe(0);
     expect(JSON.parse(after.stdout)).toMatchObject({
       dlq: { visible: 0, inFlight: 0 },
       quarantineObjects: 0,

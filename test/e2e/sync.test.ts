@@ -2,20 +2,18 @@
  * `ticklake sync`: a subscriber queue of its own on the topic, filtered on `kind`, mirrors each
  * new object to a folder, byte for byte; the CLI does the same with --backfill and --once.
  */
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ObjectSync } from "../../src/aws/object-sync.ts";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
+import { runCli } from "../support/cli.ts";
 import { fxQuote, stockQuote } from "../support/factories.ts";
 import { getBytes, listKeys } from "../support/local-aws.ts";
 import { LocalRun } from "../support/pipeline.ts";
 
 const spec = resourceSpec();
-const BIN = new URL("../../bin/ticklake.mjs", import.meta.url).pathname;
 
 describe("ticklake sync", () => {
   let run: LocalRun;
@@ -77,24 +75,19 @@ describe("ticklake sync", () => {
 
   it("from the CLI: --backfill copies what exists, --once stops when nothing waits", async () => {
     const dir = join(run.dir, "cli-lake");
-    const exec = promisify(execFile);
-    const { stdout } = await exec(
-      process.execPath,
-      [
-        BIN,
-        "--state-dir",
-        run.dir,
-        "sync",
-        dir,
-        "--kind",
-        "lake",
-        "--backfill",
-        "--once",
-        "--queue",
-        "sync-test-cli",
-      ],
-      { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" } },
-    );
+    const { code, stdout } = await runCli([
+      "--state-dir",
+      run.dir,
+      "sync",
+      dir,
+      "--kind",
+      "lake",
+      "--backfill",
+      "--once",
+      "--queue",
+      "sync-test-cli",
+    ]);
+    expect(code).toBe(0);
     const lakeKeys = await listKeys(run.pipeline.clients.s3, run.pipeline.resources.bucket, "lake/");
     expect(stdout).toContain(`backfilled ${lakeKeys.length} objects`);
     for (const key of lakeKeys) {

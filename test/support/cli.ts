@@ -38,3 +38,15 @@ export function summaryOf(run: CliRun): Record<string, string> {
     }),
   );
 }
+
+/** Runs a `ticklake` command to its end: its exit code and what it printed. */
+export async function runCli(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = startCli(args);
+  const [stdout, stderr] = [[] as string[], [] as string[]];
+  run.child.stdout?.on("data", (chunk: string) => stdout.push(chunk));
+  run.child.stderr?.on("data", (chunk: string) => stderr.push(chunk));
+  const code = await run.exit;
+  return { code, stdout: stdout.join(""), stderr: stderr.join("") };
+}

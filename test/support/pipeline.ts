@@ -2,7 +2,8 @@
 import type { ResourceSpec } from "../../src/core/spec.ts";
 import type { RunningEmulators } from "../../src/local/emulators.ts";
 import { LocalPipeline } from "../../src/local/pipeline.ts";
-import { emulatorsIn, tempStateDir } from "./local-aws.ts";
+import { lakeEnvelopes } from "./duckdb.ts";
+import { emulatorsIn, getBytes, listKeys, tempStateDir } from "./local-aws.ts";
 
 export class LocalRun {
   readonly dir: string;
@@ -32,6 +33,16 @@ export class LocalRun {
       spec: this.spec,
       endpoints: this.emulators.endpoints,
     });
+  }
+
+  /** Every record in the lake objects under `prefix`, read back with DuckDB, copies included. */
+  async lakeRows(prefix = "lake/") {
+    const { s3 } = this.pipeline.clients;
+    const bucket = this.pipeline.resources.bucket;
+    const keys = await listKeys(s3, bucket, prefix);
+    return lakeEnvelopes(
+      await Promise.all(keys.map(async (key) => ({ key, bytes: await getBytes(s3, bucket, key) }))),
+    );
   }
 
   async stop(): Promise<void> {
