@@ -1,6 +1,7 @@
 /** The `ticklake` command line. Exit codes: 0 ok, 1 the run failed its checks, 2 bad usage. */
 import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { z } from "zod";
 import { queueDepth } from "../aws/deployed-pipeline.ts";
 import { ObjectSync } from "../aws/object-sync.ts";
 import { redrive } from "../aws/redrive.ts";
@@ -16,6 +17,7 @@ import { columnsMarkdown, envelopeJsonSchema } from "./schema.ts";
 import { send } from "./send.ts";
 import { formatStatus, status } from "./status.ts";
 import { resolveTarget } from "./targets.ts";
+import { BENCHES, type Bench, runBenches, runCdk } from "./tools.ts";
 import { formatSummary, up } from "./up.ts";
 
 const program = new Command()
@@ -259,10 +261,13 @@ program
     const target = await resolveTarget({ target: raw.target, stateDir: stateDir(), stack: raw.stack });
     try {
       const { queue, dlq } = await target.queueUrls();
+      const parked = await queueDepth(target.clients, dlq);
+      const total = parked.visible + parked.inFlight;
+      const bar = process.stderr.isTTY && total > 0 ? progressBar("redrive", total) : undefined;
       const result = await redrive(target.clients.sqs, dlq, queue, (moved) =>
-        process.stderr.write(`\rmoved ${moved}`),
+        bar?.update(Math.min(moved, total), `${moved} of ${total} messages`),
       );
-      process.stderr.write("\n");
+      bar?.stop();
       process.stdout.write(
         `moved ${result.moved} messages from the DLQ back to the queue; ${result.failed} could not be sent\n`,
       );
@@ -330,6 +335,41 @@ program
     } finally {
       await target.close();
     }
+  });
+
+program
+  .command("bench")
+  .description("run benchmarks and write their results to bench/results/ (see bench/README.md)")
+  .argument("[names...]", `which: ${BENCHES.join(", ")} (default: all, in that order)`)
+  .action(async (names: string[]) => {
+    const unknown = names.filter((name) => !(BENCHES as readonly string[]).includes(name));
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        `bench names must be among ${BENCHES.join(", ")} (got ${JSON.stringify(unknown)})`,
+      );
+    }
+    const chosen = names.length === 0 ? [...BENCHES] : (names as Bench[]);
+    process.exitCode = await runBenches(chosen);
+  });
+
+program
+  .command("deploy")
+  .description("deploy the stack to AWS with the CDK (credentials and region from the usual AWS chain)")
+  .option("--stage <stage>", "stage: the stack is ticklake-<stage>", "dev")
+  .option(
+    "--dry-run",
+    "synthesize and check the templates (cdk-nag) without deploying; needs no AWS account",
+    false,
+  )
+  .argument("[cdkArgs...]", "more arguments for `cdk deploy`, after --, e.g. -- -c streamMode=provisioned")
+  .action(async (cdkArgs: string[], raw: { stage: string; dryRun: boolean }) => {
+    const stage = option(
+      "stage",
+      raw.stage,
+      z.string().regex(/^[a-z][a-z0-9-]{0,19}$/),
+      "1-20 lowercase letters, digits or dashes, starting with a letter",
+    );
+    process.exitCode = await runCdk(raw.dryRun ? "synth" : "deploy", stage, cdkArgs);
   });
 
 program
