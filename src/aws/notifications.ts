@@ -33,6 +33,8 @@ export class NotificationTap {
   readonly #queueUrl: string;
   readonly #onManifest: ((manifest: ObjectManifest) => void) | undefined;
   readonly manifests = new Map<string, ObjectManifest>();
+  /** When each distinct object's first notification arrived, epoch ms. */
+  readonly receivedAt = new Map<string, number>();
   /** The newest distinct manifests, oldest first, at most RECENT_MANIFESTS. */
   readonly recent: ReceivedManifest[] = [];
   readonly tally: NotificationTally = {
@@ -97,8 +99,10 @@ export class NotificationTap {
       return;
     }
     if (this.manifests.has(manifest.key)) return;
+    const receivedAtMs = Date.now();
     this.manifests.set(manifest.key, manifest);
-    this.recent.push({ manifest, receivedAtMs: Date.now() });
+    this.receivedAt.set(manifest.key, receivedAtMs);
+    this.recent.push({ manifest, receivedAtMs });
     if (this.recent.length > RECENT_MANIFESTS) this.recent.splice(0, this.recent.length - RECENT_MANIFESTS);
     this.tally.objects++;
     if (manifest.kind === "lake") {

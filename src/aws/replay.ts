@@ -17,7 +17,7 @@ import type { PackOptions, StreamRecord } from "../core/packing.ts";
 import { cleanPrefixLength, planReplay, StoredRanges, storedRangeOf } from "../core/replay.ts";
 import type { AwsClients } from "./clients.ts";
 import { listObjectPages } from "./lake-mirror.ts";
-import { sendPackedMessages } from "./sqs.ts";
+import { packedBodyLimit, sendPackedMessages } from "./sqs.ts";
 
 export interface ReplayOptions {
   streamName: string;
@@ -27,6 +27,7 @@ export interface ReplayOptions {
   fromMs: number;
   /** …and before this one. */
   toMs: number;
+  /** Largest SQS message, attributes included, as the bridge sends them. */
   maxMessageBytes: number;
   /** Called as reading advances: the share of the time span read, 0 to 1. */
   onProgress?: (progress: { done: number; records: number }) => void;
@@ -112,7 +113,7 @@ export async function replay(clients: AwsClients, options: ReplayOptions): Promi
     const pack: PackOptions = {
       stream: options.streamName,
       shardId,
-      maxMessageBytes: options.maxMessageBytes,
+      maxMessageBytes: packedBodyLimit(options.maxMessageBytes),
     };
     shardDone.set(shardId, 0);
     let iterator = await clients.kinesis

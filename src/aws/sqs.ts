@@ -18,6 +18,28 @@ export class SqsSendError extends Error {
   }
 }
 
+/**
+ * Room kept in every message for its attributes, which SQS counts in the message's size:
+ * five names and types (65 bytes), a stream name (≤ 128), a shard id (≤ 128), a dataset (≤ 20)
+ * and two sequence numbers with sub-sequence (≤ 71 each): at most 483 bytes.
+ */
+export const MESSAGE_ATTRIBUTES_ALLOWANCE = 512;
+
+/** The largest packed body that keeps a message, attributes included, within `maxMessageBytes`. */
+export function packedBodyLimit(maxMessageBytes: number): number {
+  return maxMessageBytes - MESSAGE_ATTRIBUTES_ALLOWANCE;
+}
+
+/** SQS bills every 64 KiB of a request's payload as one request. */
+export const SQS_BILLING_CHUNK = 64 * 1024;
+
+/** What sending cost: SendMessageBatch calls, the requests SQS bills for them, payload bytes. */
+export interface SendStats {
+  requests: number;
+  billedRequests: number;
+  bytes: number;
+}
+
 function entryFor(message: PackedMessage, index: number): SendMessageBatchRequestEntry {
   const text = (value: string) => ({ DataType: "String", StringValue: value });
   return {
@@ -72,11 +94,24 @@ export async function sendPackedMessages(
   queueUrl: string,
   messages: readonly PackedMessage[],
   attempts = 5,
-): Promise<void> {
+): Promise<SendStats> {
+  const stats: SendStats = { requests: 0, billedRequests: 0, bytes: 0 };
   let pending = messages.map(entryFor);
+  for (const entry of pending) {
+    // SQS would refuse it on every retry: say so once, clearly.
+    if (entryBytes(entry) > MAX_BATCH_BYTES) {
+      throw new SqsSendError(
+        `a packed message of ${entryBytes(entry)} bytes (attributes included) exceeds SQS's ${MAX_BATCH_BYTES}: pack bodies to at most packedBodyLimit(${MAX_BATCH_BYTES})`,
+      );
+    }
+  }
   for (let attempt = 1; pending.length > 0; attempt++) {
     const failed: SendMessageBatchRequestEntry[] = [];
     for (const batch of batchEntries(pending)) {
+      const bytes = batch.reduce((sum, entry) => sum + entryBytes(entry), 0);
+      stats.requests++;
+      stats.billedRequests += Math.max(1, Math.ceil(bytes / SQS_BILLING_CHUNK));
+      stats.bytes += bytes;
       const result = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
       for (const failure of result.Failed ?? []) {
         const entry = batch.find((candidate) => candidate.Id === failure.Id);
@@ -95,4 +130,5 @@ export async function sendPackedMessages(
     if (failed.length > 0) await sleep(fullJitterDelay(attempt));
     pending = failed;
   }
+  return stats;
 }

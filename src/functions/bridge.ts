@@ -6,18 +6,19 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { KinesisStreamEvent } from "aws-lambda";
 import { createClients, endpointsFromEnv } from "../aws/clients.ts";
-import { sendPackedMessages } from "../aws/sqs.ts";
+import { packedBodyLimit, type SendStats, sendPackedMessages } from "../aws/sqs.ts";
 import { deaggregate } from "../core/aggregation.ts";
 import { type PackedMessage, packRecords, type StreamRecord } from "../core/packing.ts";
 import { BridgeConfig, readConfig } from "./config.ts";
 
 export interface BridgeDeps {
+  /** Largest SQS message, attributes included. */
   maxMessageBytes: number;
-  send(messages: readonly PackedMessage[]): Promise<void>;
+  send(messages: readonly PackedMessage[]): Promise<SendStats>;
   logger: Logger;
 }
 
-export interface BridgeResult {
+export interface BridgeResult extends SendStats {
   records: number;
   messages: number;
 }
@@ -60,17 +61,17 @@ export function makeBridgeHandler(deps: BridgeDeps) {
       packRecords(shard.records, {
         stream: shard.stream,
         shardId: shard.shardId,
-        maxMessageBytes: deps.maxMessageBytes,
+        maxMessageBytes: packedBodyLimit(deps.maxMessageBytes),
       }),
     );
-    await deps.send(messages);
+    const sent = await deps.send(messages);
     const records = messages.reduce((sum, message) => sum + message.records.length, 0);
     deps.logger.debug("bridged", {
       kinesisRecords: event.Records.length,
       records,
       messages: messages.length,
     });
-    return { records, messages: messages.length };
+    return { records, messages: messages.length, ...sent };
   };
 }
 

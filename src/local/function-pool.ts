@@ -45,6 +45,8 @@ export class FunctionPool {
   #closed = false;
   invocations = 0;
   errors = 0;
+  /** Summed duration of the invocations, each rounded up to the millisecond, as Lambda bills. */
+  billedMs = 0;
 
   constructor(options: FunctionPoolOptions) {
     this.#options = options;
@@ -115,6 +117,7 @@ export class FunctionPool {
     }
     const id = randomUUID();
     const deadlineMs = Date.now() + this.#options.timeoutMs;
+    const startedAt = performance.now();
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
@@ -146,6 +149,8 @@ export class FunctionPool {
         );
       };
       const cleanup = () => {
+        // Lambda bills each invocation's duration rounded up to the millisecond.
+        this.billedMs += Math.ceil(performance.now() - startedAt);
         clearTimeout(timer);
         environment.worker.off("message", onMessage);
         environment.worker.off("error", onError);

@@ -35,6 +35,8 @@ export interface KinesisSourceStats {
   recordsDelivered: number;
   invocations: number;
   failedInvocations: number;
+  /** Sums of the numeric fields the function returned (the bridge's records, messages, bytes…). */
+  resultTotals: Record<string, number>;
 }
 
 function toEventRecord(record: _Record, shardId: string, options: KinesisSourceOptions): KinesisStreamRecord {
@@ -65,6 +67,7 @@ export class KinesisSource {
     recordsDelivered: 0,
     invocations: 0,
     failedInvocations: 0,
+    resultTotals: {},
   };
   #shards: string[] = [];
   #running = false;
@@ -194,5 +197,9 @@ export class KinesisSource {
     await this.#options.checkpoints.set(this.#options.streamName, shardId, last.kinesis.sequenceNumber);
     // The bridge reports user records, which differ from Kinesis records when they are aggregated.
     this.stats.recordsDelivered += typeof result?.records === "number" ? result.records : records.length;
+    for (const [name, value] of Object.entries(result ?? {})) {
+      if (typeof value === "number")
+        this.stats.resultTotals[name] = (this.stats.resultTotals[name] ?? 0) + value;
+    }
   }
 }

@@ -106,7 +106,8 @@ export class LocalPipeline implements PipelineView {
   readonly bridge: KinesisSource;
   readonly processor: SqsSource;
   readonly notifications: NotificationTap;
-  readonly #pools: FunctionPool[];
+  /** The functions' execution environments, with their invocation counts and billed time. */
+  readonly functions: { bridge: FunctionPool; processor: FunctionPool };
 
   readonly #checkpoints: CheckpointStore;
   readonly #stateDir: string;
@@ -121,7 +122,7 @@ export class LocalPipeline implements PipelineView {
     bridge: KinesisSource;
     processor: SqsSource;
     notifications: NotificationTap;
-    pools: FunctionPool[];
+    functions: { bridge: FunctionPool; processor: FunctionPool };
   }) {
     this.clients = parts.clients;
     this.clientOptions = parts.clientOptions;
@@ -131,7 +132,7 @@ export class LocalPipeline implements PipelineView {
     this.bridge = parts.bridge;
     this.processor = parts.processor;
     this.notifications = parts.notifications;
-    this.#pools = parts.pools;
+    this.functions = parts.functions;
   }
 
   static async start(options: LocalPipelineOptions): Promise<LocalPipeline> {
@@ -196,7 +197,7 @@ export class LocalPipeline implements PipelineView {
       bridge,
       processor,
       notifications,
-      pools: [bridgePool, processorPool],
+      functions: { bridge: bridgePool, processor: processorPool },
       checkpoints,
       stateDir: options.stateDir,
     });
@@ -275,7 +276,7 @@ export class LocalPipeline implements PipelineView {
   async abandon(): Promise<void> {
     clearInterval(this.#safePoints);
     await Promise.all([this.bridge.stop(), this.processor.stop(), this.notifications.stop()]);
-    await Promise.all(this.#pools.map((pool) => pool.close()));
+    await Promise.all(Object.values(this.functions).map((pool) => pool.close()));
     this.clients.destroy();
   }
 
@@ -284,7 +285,7 @@ export class LocalPipeline implements PipelineView {
     await this.bridge.stop();
     await this.processor.stop();
     await this.notifications.stop();
-    await Promise.all(this.#pools.map((pool) => pool.close()));
+    await Promise.all(Object.values(this.functions).map((pool) => pool.close()));
     await this.#recordSafePoint();
     this.clients.destroy();
     await rm(join(this.#stateDir, RUNNING_MARKER), { force: true });

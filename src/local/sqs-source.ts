@@ -5,6 +5,7 @@
  * whole batch, when the invocation fails) to reappear after the visibility timeout, so that
  * the queue's redrive policy moves poison messages to the DLQ.
  */
+
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -12,6 +13,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { SQS_BILLING_CHUNK } from "../aws/sqs.ts";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
 import type { FunctionPool } from "./function-pool.ts";
 
@@ -29,6 +31,10 @@ export interface SqsSourceOptions {
 }
 
 export interface SqsSourceStats {
+  /** ReceiveMessage calls, and the requests SQS would bill for them (64 KiB chunks). */
+  receiveRequests: number;
+  billedReceiveRequests: number;
+  deleteRequests: number;
   messagesReceived: number;
   messagesDeleted: number;
   messagesFailed: number;
@@ -69,6 +75,9 @@ function toEventRecord(message: Message, options: SqsSourceOptions): SQSRecord {
 export class SqsSource {
   readonly #options: SqsSourceOptions;
   readonly stats: SqsSourceStats = {
+    receiveRequests: 0,
+    billedReceiveRequests: 0,
+    deleteRequests: 0,
     messagesReceived: 0,
     messagesDeleted: 0,
     messagesFailed: 0,
@@ -109,6 +118,9 @@ export class SqsSource {
         MessageAttributeNames: ["All"],
       }),
     );
+    const bytes = (Messages ?? []).reduce((sum, message) => sum + Buffer.byteLength(message.Body ?? ""), 0);
+    this.stats.receiveRequests++;
+    this.stats.billedReceiveRequests += Math.max(1, Math.ceil(bytes / SQS_BILLING_CHUNK));
     return Messages ?? [];
   }
 
@@ -157,6 +169,7 @@ export class SqsSource {
     const done = batch.filter((message) => !failed.has(message.MessageId ?? ""));
     for (let i = 0; i < done.length; i += 10) {
       const chunk = done.slice(i, i + 10);
+      this.stats.deleteRequests++;
       const result = await this.#options.sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: this.#options.queueUrl,

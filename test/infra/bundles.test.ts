@@ -17,7 +17,7 @@ import type { RunningEmulators } from "../../src/local/emulators.ts";
 import { functionEnv, localClients } from "../../src/local/pipeline.ts";
 import { type Provisioned, provision } from "../../src/local/provisioner.ts";
 import { parquetEnvelopes } from "../support/duckdb.ts";
-import { fxQuote, sqsRecord, streamRecords } from "../support/factories.ts";
+import { fxQuote, kinesisEvent, sqsRecord, streamRecords } from "../support/factories.ts";
 import { emulatorsIn, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
 
 const run = promisify(execFile);
@@ -95,29 +95,16 @@ describe("Lambda bundles built by the CDK", () => {
 
   it("the bridge bundle packs a Kinesis batch into a message on the queue", async () => {
     const records = streamRecords([JSON.stringify(fxQuote(Date.UTC(2026, 10, 26, 9)))]);
-    const event = {
-      Records: records.map((r) => ({
-        kinesis: {
-          kinesisSchemaVersion: "1.0",
-          partitionKey: r.partitionKey,
-          sequenceNumber: r.sequenceNumber,
-          data: Buffer.from(r.data).toString("base64"),
-          approximateArrivalTimestamp: r.arrivalMs / 1000,
-        },
-        eventSource: "aws:kinesis",
-        eventVersion: "1.0",
-        eventID: `shardId-000000000003:${r.sequenceNumber}`,
-        eventName: "aws:kinesis:record",
-        invokeIdentityArn: "arn:aws:iam::000000000000:role/r",
-        awsRegion: "us-east-1",
-        eventSourceARN: `arn:aws:kinesis:us-east-1:000000000000:stream/${spec.stream.name}`,
-      })),
-    };
+    const event = kinesisEvent(records, spec.stream.name, "shardId-000000000003");
     const env = functionEnv(emulators.endpoints, {
       QUEUE_URL: resources.queueUrl,
       MAX_MESSAGE_BYTES: "1048576",
     });
-    expect(await invokeBundle(assetDir("QUEUE_URL"), env, event)).toEqual({ records: 1, messages: 1 });
+    expect(await invokeBundle(assetDir("QUEUE_URL"), env, event)).toMatchObject({
+      records: 1,
+      messages: 1,
+      requests: 1,
+    });
     const { Messages = [] } = await clients.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: resources.queueUrl, WaitTimeSeconds: 1 }),
     );

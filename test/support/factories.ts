@@ -88,3 +88,29 @@ export function sqsRecord(
     awsRegion: "us-east-1",
   };
 }
+
+/** A Kinesis event as Lambda delivers it, for the records of one shard. */
+export function kinesisEvent(
+  records: readonly StreamRecord[],
+  streamName: string,
+  shardId = "shardId-000000000000",
+): import("aws-lambda").KinesisStreamEvent {
+  return {
+    Records: records.map((r) => ({
+      kinesis: {
+        kinesisSchemaVersion: "1.0",
+        partitionKey: r.partitionKey,
+        sequenceNumber: r.sequenceNumber,
+        data: Buffer.from(r.data).toString("base64"),
+        approximateArrivalTimestamp: r.arrivalMs / 1000,
+      },
+      eventSource: "aws:kinesis",
+      eventVersion: "1.0",
+      eventID: `${shardId}:${r.sequenceNumber}`,
+      eventName: "aws:kinesis:record",
+      invokeIdentityArn: "arn:aws:iam::000000000000:role/r",
+      awsRegion: "us-east-1",
+      eventSourceARN: `arn:aws:kinesis:us-east-1:000000000000:stream/${streamName}`,
+    })),
+  };
+}
