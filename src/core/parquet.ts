@@ -68,12 +68,10 @@ export function encodeParquet(dataset: Dataset, events: readonly Envelope[]): Ui
     .setCompression(Compression.ZSTD)
     .setMaxRowGroupSize(Math.max(1, events.length))
     .setCreatedBy("ticklake")
-    .setKeyValueMetadata(
-      new Map([
-        ["ticklake.dataset", dataset],
-        ["ticklake.schema_version", String(SCHEMA_VERSION)],
-      ]),
-    )
+    // One key: the writer keeps key-value metadata in a hash map, so several keys come out in
+    // a different order each time, and the same records must always make the same bytes (a
+    // redelivered message's manifest carries the SHA-256 of the object it maps to).
+    .setKeyValueMetadata(new Map([["ticklake", JSON.stringify({ dataset, schema_version: SCHEMA_VERSION })]]))
     .build();
   return writeParquet(ParquetTable.fromIPCStream(arrow.tableToIPC(table, "stream")), properties);
 }
