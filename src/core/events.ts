@@ -194,6 +194,33 @@ function preview(value: unknown): unknown {
   return value;
 }
 
+/** How long before its arrival in the stream an event may have happened: the stream's longest retention. */
+export const MAX_EVENT_AGE_MS = 7 * 24 * 3_600_000;
+/** How far after its arrival an event's time may lie: producers' clocks may run ahead this much. */
+export const MAX_EVENT_LEAD_MS = 3_600_000;
+
+/**
+ * The event-time rule: `ts` within [arrival − 7 days, arrival + 1 hour]. Outside it, an event
+ * is late (it would land in hours long closed) or from a clock far ahead; it goes to quarantine.
+ */
+export function eventTimeViolation(eventMs: number, arrivalMs: number): Violation | undefined {
+  if (eventMs < arrivalMs - MAX_EVENT_AGE_MS) {
+    return {
+      field: "ts",
+      value: new Date(eventMs).toISOString(),
+      rule: `late: at most 7 days before the record's arrival (${new Date(arrivalMs).toISOString()})`,
+    };
+  }
+  if (eventMs > arrivalMs + MAX_EVENT_LEAD_MS) {
+    return {
+      field: "ts",
+      value: new Date(eventMs).toISOString(),
+      rule: `in the future: at most 1 hour after the record's arrival (${new Date(arrivalMs).toISOString()})`,
+    };
+  }
+  return undefined;
+}
+
 /** Parses and validates one raw record: the one place a record becomes an `Envelope`. */
 export function validateRecord(text: string): RecordVerdict {
   let parsed: unknown;

@@ -9,6 +9,7 @@ import { z } from "zod";
 import {
   type Dataset,
   type Envelope,
+  eventTimeViolation,
   SCHEMA_VERSION,
   UNRECOGNISED_DATASET,
   type Violation,
@@ -74,10 +75,11 @@ export function planObjects(message: PackedMessage): ObjectPlan[] {
             ],
           }
         : validateRecord(recordText(record));
-    if (!verdict.ok) {
+    const late = verdict.ok ? eventTimeViolation(Date.parse(verdict.event.ts), record.at) : undefined;
+    if (!verdict.ok || late) {
       rejected.push({
         reason: "invalid_record",
-        violations: verdict.violations,
+        violations: verdict.ok ? [late as Violation] : verdict.violations,
         source: {
           stream: message.stream,
           shardId: message.shardId,

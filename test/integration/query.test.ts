@@ -44,11 +44,19 @@ describe("ticklake query", () => {
       metrics: new Metrics({ namespace: "test" }),
     });
     const shardId = `shardId-${String(shard++).padStart(12, "0")}`;
-    const messages = packRecords(streamRecords(envelopes.map((e) => JSON.stringify(e))), {
-      stream: "s",
-      shardId,
-      maxMessageBytes: 1_048_576,
-    });
+    // Records arrive in the stream after the last of them happened.
+    const arrival = Math.max(...envelopes.map((e) => Date.parse(e.ts)));
+    const messages = packRecords(
+      streamRecords(
+        envelopes.map((e) => JSON.stringify(e)),
+        arrival,
+      ),
+      {
+        stream: "s",
+        shardId,
+        maxMessageBytes: 1_048_576,
+      },
+    );
     const response = await handler({
       Records: messages.map((m, i) => sqsRecord(JSON.stringify(m), `${shardId}-${i}`)),
     });
