@@ -13,23 +13,28 @@ import {
 import { deaggregate } from "../core/aggregation.ts";
 import { sleep } from "../core/backoff.ts";
 import { LAKE_PREFIX, QUARANTINE_PREFIX } from "../core/layout.ts";
-import type { PackOptions, StreamRecord } from "../core/packing.ts";
+import { compareSequenceNumbers, type PackOptions, type StreamRecord } from "../core/packing.ts";
 import { cleanPrefixLength, planReplay, StoredRanges, storedRangeOf } from "../core/replay.ts";
 import type { AwsClients } from "./clients.ts";
 import { listObjectPages } from "./lake-mirror.ts";
 import { packedBodyLimit, sendPackedMessages } from "./sqs.ts";
 
+/** Where each shard's replay starts: at a time, or just after a sequence number per shard. */
+export type ReplayStart = { atMs: number } | { afterSequence: Readonly<Record<string, string | undefined>> };
+/** Where it ends: before a time, or at (and including) a sequence number per shard. */
+export type ReplayEnd =
+  | { beforeMs: number }
+  | { throughSequence: Readonly<Record<string, string | undefined>> };
+
 export interface ReplayOptions {
   streamName: string;
   bucket: string;
   queueUrl: string;
-  /** Records that arrived in the stream at or after this instant, epoch ms… */
-  fromMs: number;
-  /** …and before this one. */
-  toMs: number;
+  from: ReplayStart;
+  to: ReplayEnd;
   /** Largest SQS message, attributes included, as the bridge sends them. */
   maxMessageBytes: number;
-  /** Called as reading advances: the share of the time span read, 0 to 1. */
+  /** Called as reading advances: the share of the shards read, 0 to 1. */
   onProgress?: (progress: { done: number; records: number }) => void;
 }
 
@@ -91,7 +96,8 @@ export async function replay(clients: AwsClients, options: ReplayOptions): Promi
     skipped: 0,
     messages: 0,
   };
-  const span = Math.max(1, options.toMs - options.fromMs);
+  const { from, to } = options;
+  const span = "atMs" in from && "beforeMs" in to ? Math.max(1, to.beforeMs - from.atMs) : undefined;
   const shardDone = new Map<string, number>();
   const progress = () =>
     options.onProgress?.({
@@ -116,16 +122,25 @@ export async function replay(clients: AwsClients, options: ReplayOptions): Promi
       maxMessageBytes: packedBodyLimit(options.maxMessageBytes),
     };
     shardDone.set(shardId, 0);
-    let iterator = await clients.kinesis
-      .send(
-        new GetShardIteratorCommand({
-          StreamName: options.streamName,
-          ShardId: shardId,
-          ShardIteratorType: "AT_TIMESTAMP",
-          Timestamp: new Date(options.fromMs),
-        }),
-      )
-      .then((answer) => answer.ShardIterator);
+    const through = "throughSequence" in to ? to.throughSequence[shardId] : undefined;
+    // Nothing of this shard lies before its end: it was never read.
+    if ("throughSequence" in to && through === undefined) {
+      shardDone.set(shardId, 1);
+      continue;
+    }
+    const after = "afterSequence" in from ? from.afterSequence[shardId] : undefined;
+    const { ShardIterator } = await clients.kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: options.streamName,
+        ShardId: shardId,
+        ...("atMs" in from
+          ? { ShardIteratorType: "AT_TIMESTAMP", Timestamp: new Date(from.atMs) }
+          : after
+            ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: after }
+            : { ShardIteratorType: "TRIM_HORIZON" }),
+      }),
+    );
+    let iterator = ShardIterator;
     let buffer: StreamRecord[] = [];
     let reachedEnd = false;
     while (iterator && !reachedEnd) {
@@ -135,19 +150,26 @@ export async function replay(clients: AwsClients, options: ReplayOptions): Promi
       iterator = page.NextShardIterator;
       for (const record of page.Records ?? []) {
         const arrivalMs = record.ApproximateArrivalTimestamp?.getTime() ?? 0;
-        if (arrivalMs >= options.toMs) {
+        const sequenceNumber = record.SequenceNumber ?? "";
+        if (
+          ("beforeMs" in to && arrivalMs >= to.beforeMs) ||
+          (through !== undefined && compareSequenceNumbers(sequenceNumber, through) > 0)
+        ) {
           reachedEnd = true;
           break;
         }
         const user = deaggregate({
-          sequenceNumber: record.SequenceNumber ?? "",
+          sequenceNumber,
           partitionKey: record.PartitionKey ?? "",
           arrivalMs,
           data: record.Data ?? new Uint8Array(),
         });
         buffer.push(...user);
         report.read += user.length;
-        shardDone.set(shardId, Math.min(1, Math.max(0, (arrivalMs - options.fromMs) / span)));
+        if (span !== undefined && "atMs" in from) {
+          shardDone.set(shardId, Math.min(1, Math.max(0, (arrivalMs - from.atMs) / span)));
+        }
+        if (through !== undefined && sequenceNumber === through) reachedEnd = true;
       }
       if ((page.Records ?? []).length === 0) {
         if ((page.MillisBehindLatest ?? 0) === 0) reachedEnd = true;

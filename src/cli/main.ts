@@ -318,8 +318,8 @@ program
         streamName: target.streamName,
         bucket: target.bucket,
         queueUrl: queue,
-        fromMs,
-        toMs,
+        from: { atMs: fromMs },
+        to: { beforeMs: toMs },
         maxMessageBytes: resourceSpec().bridge.maxMessageBytes,
         onProgress: ({ done, records }) => bar?.update(Math.round(done * 100), `${records} records read`),
       });

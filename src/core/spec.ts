@@ -50,6 +50,10 @@ export interface SpecOptions {
   /** Deployment stage, part of every name. @default "local" */
   stage?: string;
   shardCount?: number;
+  /** The processor's timeout; the queue's visibility timeout is six times it. @default 60 */
+  processorTimeoutSeconds?: number;
+  /** Largest packed SQS message, attributes included. @default 1,048,576 */
+  maxMessageBytes?: number;
 }
 
 function requireRange(name: string, value: number, min: number, max: number): void {
@@ -74,16 +78,22 @@ export function resourceSpec(options: SpecOptions = {}): ResourceSpec {
       timeoutSeconds: 60,
       batchSize: 2_000,
       maxBatchingWindowSeconds: 1,
-      maxMessageBytes: 1_048_576,
+      maxMessageBytes: options.maxMessageBytes ?? 1_048_576,
     },
     queue: {
       name: `${prefix}-packed`,
-      visibilityTimeoutSeconds: 360,
+      // Six times the processor's timeout, as AWS advises for SQS event sources.
+      visibilityTimeoutSeconds: 6 * (options.processorTimeoutSeconds ?? 60),
       retentionSeconds: 4 * 24 * 3600,
       maxReceiveCount: 5,
       dlqName: `${prefix}-packed-dlq`,
     },
-    processor: { timeoutSeconds: 60, batchSize: 10, maxBatchingWindowSeconds: 1, maxConcurrency: 4 },
+    processor: {
+      timeoutSeconds: options.processorTimeoutSeconds ?? 60,
+      batchSize: 10,
+      maxBatchingWindowSeconds: 1,
+      maxConcurrency: 4,
+    },
     bucket: { name: `${prefix}-lake` },
     topic: { name: `${prefix}-data-available` },
     notificationQueue: { name: `${prefix}-notifications` },
@@ -98,6 +108,7 @@ export function validateSpec(spec: ResourceSpec): void {
   requireRange("bridge.batchSize", spec.bridge.batchSize, 1, 10_000);
   requireRange("bridge.maxBatchingWindowSeconds", spec.bridge.maxBatchingWindowSeconds, 0, 300);
   requireRange("bridge.maxMessageBytes", spec.bridge.maxMessageBytes, 1_024, 1_048_576);
+  requireRange("processor.timeoutSeconds", spec.processor.timeoutSeconds, 1, 900);
   requireRange("processor.batchSize", spec.processor.batchSize, 1, 10_000);
   requireRange("processor.maxBatchingWindowSeconds", spec.processor.maxBatchingWindowSeconds, 0, 300);
   requireRange("processor.maxConcurrency", spec.processor.maxConcurrency, 2, 1_000);

@@ -148,15 +148,20 @@ export class FunctionPool {
           new FunctionError(`${this.#options.functionName}: crashed: ${error.message}`, { cause: error }),
         );
       };
+      // The runtime exited mid-invocation (process.exit in the handler): Lambda reports
+      // "Runtime exited" at once and starts a new environment for the next event.
+      const onExit = (code: number) => onError(new Error(`the runtime exited with code ${code}`));
       const cleanup = () => {
         // Lambda bills each invocation's duration rounded up to the millisecond.
         this.billedMs += Math.ceil(performance.now() - startedAt);
         clearTimeout(timer);
         environment.worker.off("message", onMessage);
         environment.worker.off("error", onError);
+        environment.worker.off("exit", onExit);
       };
       environment.worker.on("message", onMessage);
       environment.worker.once("error", onError);
+      environment.worker.once("exit", onExit);
       environment.worker.postMessage({ id, event, deadlineMs, requestId: id });
     });
   }

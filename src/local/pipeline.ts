@@ -13,6 +13,7 @@ import {
   queueDepth,
 } from "../aws/deployed-pipeline.ts";
 import { NotificationTap } from "../aws/notifications.ts";
+import { type ReplayReport, replay } from "../aws/replay.ts";
 import { sleep } from "../core/backoff.ts";
 import type { ResourceSpec } from "../core/spec.ts";
 import { CheckpointStore } from "./checkpoints.ts";
@@ -30,6 +31,11 @@ export interface LocalPipelineOptions {
   spec: ResourceSpec;
   endpoints: Endpoints;
   onError?: (stage: string, error: unknown) => void;
+  /**
+   * Other modules to run as the functions (each exporting `handler`), with extra settings in
+   * their environment: the fault-injection suite wraps the real handlers this way.
+   */
+  functions?: { bridge?: URL; processor?: URL; env?: Record<string, string> };
 }
 
 export interface StageCounts extends PipelineCounts {
@@ -71,32 +77,53 @@ const RUNNING_MARKER = "pipeline.running";
 const SAFE_CHECKPOINTS_FILE = "checkpoints.safe.json";
 
 /**
- * If the last run did not stop cleanly (its marker is still there), the SQS messages it held
- * died with the emulator process: rewind the bridge to the last safe point (or to the start of
- * the stream) so those records are read again. Copies that result carry the same ids.
+ * Whether the last run on this state folder stopped without a clean stop (its marker is still
+ * there), and the safe point it left: checkpoints taken when everything they cover was stored.
+ * Marks this run as running.
  */
-async function recoverFromUncleanStop(
-  stateDir: string,
-  checkpoints: CheckpointStore,
-  onError: LocalPipelineOptions["onError"],
-): Promise<void> {
+async function markRunning(stateDir: string): Promise<{ unclean: boolean; safe: Record<string, string> }> {
   const marker = join(stateDir, RUNNING_MARKER);
   const unclean = await stat(marker).then(
     () => true,
     () => false,
   );
-  if (unclean) {
-    const safe = await readFile(join(stateDir, SAFE_CHECKPOINTS_FILE), "utf8").then(
-      (text) => JSON.parse(text) as Record<string, string>,
-      () => ({}),
-    );
-    await checkpoints.replaceAll(safe);
-    onError?.(
-      "recovery",
-      new Error("the last run did not stop cleanly: the bridge re-reads from its last safe point"),
-    );
-  }
+  const safe = unclean
+    ? await readFile(join(stateDir, SAFE_CHECKPOINTS_FILE), "utf8").then(
+        (text) => JSON.parse(text) as Record<string, string>,
+        () => ({}),
+      )
+    : {};
   await writeJsonAtomic(marker, { pid: process.pid, startedAt: new Date().toISOString() });
+  return { unclean, safe };
+}
+
+/**
+ * After an unclean stop, the SQS messages the last run held died with the emulator process,
+ * though the bridge had checkpointed past their records. The records between the safe point
+ * and the checkpoints are replayed against the lake's keys (src/core/replay.ts): what was
+ * stored maps onto its own keys, what was lost is stored once.
+ */
+async function recoverLostMessages(
+  clients: AwsClients,
+  spec: ResourceSpec,
+  resources: Provisioned,
+  safe: Record<string, string>,
+  checkpoints: Record<string, string>,
+): Promise<ReplayReport> {
+  const perShard = (positions: Record<string, string>) =>
+    Object.fromEntries(
+      Object.entries(positions)
+        .filter(([key]) => key.startsWith(`${resources.streamName}/`))
+        .map(([key, sequence]) => [key.slice(resources.streamName.length + 1), sequence]),
+    );
+  return replay(clients, {
+    streamName: resources.streamName,
+    bucket: resources.bucket,
+    queueUrl: resources.queueUrl,
+    from: { afterSequence: perShard(safe) },
+    to: { throughSequence: perShard(checkpoints) },
+    maxMessageBytes: spec.bridge.maxMessageBytes,
+  });
 }
 
 export class LocalPipeline implements PipelineView {
@@ -142,14 +169,30 @@ export class LocalPipeline implements PipelineView {
     const resources = await provision(clients, spec);
     const checkpoints = new CheckpointStore(join(options.stateDir, "checkpoints.json"));
     await checkpoints.load();
-    await recoverFromUncleanStop(options.stateDir, checkpoints, options.onError);
+    const last = await markRunning(options.stateDir);
+    if (last.unclean) {
+      const recovered = await recoverLostMessages(
+        clients,
+        spec,
+        resources,
+        last.safe,
+        checkpoints.snapshot(),
+      );
+      options.onError?.(
+        "recovery",
+        new Error(
+          `the last run did not stop cleanly: replayed ${recovered.read} records since its last safe point (${recovered.missing} had been lost)`,
+        ),
+      );
+    }
 
     const bridgePool = new FunctionPool({
       functionName: `${spec.prefix}-bridge`,
-      moduleUrl: new URL("../functions/bridge.ts", import.meta.url),
+      moduleUrl: options.functions?.bridge ?? new URL("../functions/bridge.ts", import.meta.url),
       env: functionEnv(endpoints, {
         QUEUE_URL: resources.queueUrl,
         MAX_MESSAGE_BYTES: String(spec.bridge.maxMessageBytes),
+        ...options.functions?.env,
       }),
       // One batch per shard at a time (parallelization factor 1), as Lambda does.
       size: spec.stream.shardCount,
@@ -157,8 +200,12 @@ export class LocalPipeline implements PipelineView {
     });
     const processorPool = new FunctionPool({
       functionName: `${spec.prefix}-processor`,
-      moduleUrl: new URL("../functions/processor.ts", import.meta.url),
-      env: functionEnv(endpoints, { BUCKET_NAME: resources.bucket, TOPIC_ARN: resources.topicArn }),
+      moduleUrl: options.functions?.processor ?? new URL("../functions/processor.ts", import.meta.url),
+      env: functionEnv(endpoints, {
+        BUCKET_NAME: resources.bucket,
+        TOPIC_ARN: resources.topicArn,
+        ...options.functions?.env,
+      }),
       size: spec.processor.maxConcurrency,
       timeoutMs: spec.processor.timeoutSeconds * 1000,
     });

@@ -80,7 +80,10 @@ describe("ticklake replay", () => {
     expect(await run.pipeline.drain(30_000)).toBe(true);
     const storedKeys = await keys();
     const quarantineKeys = await keys("quarantine/");
-    expect(quarantineKeys.length).toBeGreaterThan(0);
+    expect(
+      quarantineKeys.length,
+      JSON.stringify({ tally: run.pipeline.notifications.tally, keys: storedKeys.length }),
+    ).toBeGreaterThan(0);
 
     // Lose objects: one hour of a message stored over two hours, and every object of another.
     const byMessage = new Map<string, string[]>();
