@@ -12,6 +12,7 @@ import type { Envelope } from "../../src/core/events.ts";
 import type { StreamRecord } from "../../src/core/packing.ts";
 import { type RunningEmulators, startEmulators } from "../../src/local/emulators.ts";
 import { localClientOptions, localClients } from "../../src/local/pipeline.ts";
+import { injectThrottling } from "../faults/inject.ts";
 import { fxQuote, stockQuote } from "../support/factories.ts";
 import { tempStateDir } from "../support/local-aws.ts";
 import { readStream } from "../support/stream.ts";
@@ -43,36 +44,6 @@ function assertDelivered(sent: Envelope[], received: StreamRecord[]): number {
   }
   for (const [key, list] of byKey) expect(list, key).toEqual([...list].sort());
   return ids.length - new Set(ids).size;
-}
-
-/** Throttles a share of PutRecords entries: they are not sent, and come back failed. */
-function injectThrottling(kinesis: KinesisClient, share: number): () => number {
-  let throttled = 0;
-  let n = 0;
-  kinesis.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== "PutRecordsCommand") return next(args);
-      const input = args.input as { Records: unknown[] };
-      const all = input.Records;
-      // Deterministic: every entry whose running number falls in the share is throttled.
-      const keep = all.map(() => (n++ * share) % 1 >= share);
-      const result = await next({ ...args, input: { ...input, Records: all.filter((_, i) => keep[i]) } });
-      const sentResults = [...((result.output as { Records?: unknown[] }).Records ?? [])];
-      const records = keep.map((kept) => {
-        if (kept) return sentResults.shift();
-        throttled++;
-        return {
-          ErrorCode: "ProvisionedThroughputExceededException",
-          ErrorMessage: "Rate exceeded (injected)",
-        };
-      });
-      (result.output as { Records?: unknown[]; FailedRecordCount?: number }).Records = records;
-      (result.output as { FailedRecordCount?: number }).FailedRecordCount = keep.filter((k) => !k).length;
-      return result;
-    },
-    { step: "initialize", name: "injectThrottling" },
-  );
-  return () => throttled;
 }
 
 describe("KinesisShipper", () => {

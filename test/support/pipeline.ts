@@ -1,7 +1,7 @@
 /** A local pipeline on the real emulators, in a temporary state folder, for end-to-end tests. */
 import type { ResourceSpec } from "../../src/core/spec.ts";
 import type { RunningEmulators } from "../../src/local/emulators.ts";
-import { LocalPipeline } from "../../src/local/pipeline.ts";
+import { LocalPipeline, type LocalPipelineOptions } from "../../src/local/pipeline.ts";
 import { lakeEnvelopes } from "./duckdb.ts";
 import { emulatorsIn, getBytes, listKeys, tempStateDir } from "./local-aws.ts";
 
@@ -9,30 +9,53 @@ export class LocalRun {
   readonly dir: string;
   readonly spec: ResourceSpec;
   readonly #remove: () => Promise<void>;
+  readonly #functions: LocalPipelineOptions["functions"];
+  /** When each object's first notification arrived, over every restart of the pipeline. */
+  readonly notifiedAt = new Map<string, number>();
   emulators!: RunningEmulators;
   pipeline!: LocalPipeline;
 
-  private constructor(dir: string, spec: ResourceSpec, remove: () => Promise<void>) {
+  private constructor(
+    dir: string,
+    spec: ResourceSpec,
+    remove: () => Promise<void>,
+    functions: LocalPipelineOptions["functions"],
+  ) {
     this.dir = dir;
     this.spec = spec;
     this.#remove = remove;
+    this.#functions = functions;
   }
 
-  static async start(spec: ResourceSpec): Promise<LocalRun> {
+  static async start(spec: ResourceSpec, functions?: LocalPipelineOptions["functions"]): Promise<LocalRun> {
     const state = await tempStateDir();
-    const run = new LocalRun(state.dir, spec, state.remove);
+    const run = new LocalRun(state.dir, spec, state.remove, functions);
     await run.restart();
     return run;
   }
 
   /** Starts the emulators and the pipeline (again) on the same state folder. */
   async restart(): Promise<void> {
+    this.#keepNotifications();
     this.emulators = await emulatorsIn(this.dir);
     this.pipeline = await LocalPipeline.start({
       stateDir: this.dir,
       spec: this.spec,
       endpoints: this.emulators.endpoints,
+      ...(this.#functions ? { functions: this.#functions } : {}),
     });
+  }
+
+  /** The notifications of every pipeline this run started, first arrival per object. */
+  notifications(): Map<string, number> {
+    this.#keepNotifications();
+    return this.notifiedAt;
+  }
+
+  #keepNotifications(): void {
+    for (const [key, at] of this.pipeline?.notifications.receivedAt ?? []) {
+      if (!this.notifiedAt.has(key)) this.notifiedAt.set(key, at);
+    }
   }
 
   /** Every record in the lake objects under `prefix`, read back with DuckDB, copies included. */
