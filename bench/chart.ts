@@ -16,7 +16,7 @@ export interface Series {
 const WIDTH = 640;
 const PANEL = 220;
 const MARGIN = { left: 70, right: 20, top: 30, bottom: 40 };
-const escape = (text: string) =>
+const escapeXml = (text: string) =>
   text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 const fmt = (n: number) =>
   Math.abs(n) >= 1000 ? `${Math.round(n / 100) / 10}k` : String(Math.round(n * 10) / 10);
@@ -46,7 +46,7 @@ export function lineChart(xLabel: string, series: Series[]): string {
     const path = (points: Array<{ x: number; y: number }>) =>
       points.map((p) => `${xOf(p.x).toFixed(1)},${yOf(p.y).toFixed(1)}`).join(" ");
     parts.push(
-      `<text x="${MARGIN.left}" y="${top - 10}" font-weight="bold">${escape(`${s.title} (${s.unit})`)}</text>`,
+      `<text x="${MARGIN.left}" y="${top - 10}" font-weight="bold">${escapeXml(`${s.title} (${s.unit})`)}</text>`,
     );
     parts.push(
       `<line x1="${MARGIN.left}" y1="${top + plotHeight}" x2="${WIDTH - MARGIN.right}" y2="${top + plotHeight}" stroke="#333"/>`,
@@ -60,13 +60,13 @@ export function lineChart(xLabel: string, series: Series[]): string {
       parts.push(`<text x="${xOf(x)}" y="${top + plotHeight + 16}" text-anchor="middle">${fmt(x)}</text>`);
     }
     parts.push(
-      `<text x="${MARGIN.left + plotWidth / 2}" y="${top + plotHeight + 32}" text-anchor="middle">${escape(xLabel)}</text>`,
+      `<text x="${MARGIN.left + plotWidth / 2}" y="${top + plotHeight + 32}" text-anchor="middle">${escapeXml(xLabel)}</text>`,
     );
     if (s.reference) {
       const y = yOf(s.reference.y);
       parts.push(
         `<line x1="${MARGIN.left}" y1="${y}" x2="${WIDTH - MARGIN.right}" y2="${y}" stroke="#c33" stroke-dasharray="4 3"/>`,
-        `<text x="${WIDTH - MARGIN.right}" y="${y - 4}" text-anchor="end" fill="#c33">${escape(s.reference.label)}</text>`,
+        `<text x="${WIDTH - MARGIN.right}" y="${y - 4}" text-anchor="end" fill="#c33">${escapeXml(s.reference.label)}</text>`,
       );
     }
     if (s.compare) {
@@ -74,7 +74,7 @@ export function lineChart(xLabel: string, series: Series[]): string {
         `<polyline points="${path(s.compare.points)}" fill="none" stroke="#999" stroke-dasharray="2 2"/>`,
       );
       parts.push(
-        `<text x="${WIDTH - MARGIN.right}" y="${top + 12}" text-anchor="end" fill="#999">${escape(`dashed: ${s.compare.label}`)}</text>`,
+        `<text x="${WIDTH - MARGIN.right}" y="${top + 12}" text-anchor="end" fill="#999">${escapeXml(`dashed: ${s.compare.label}`)}</text>`,
       );
     }
     parts.push(`<polyline points="${path(s.points)}" fill="none" stroke="#1f6feb" stroke-width="2"/>`);

@@ -28,7 +28,9 @@ import { LocalPipeline } from "../src/local/pipeline.ts";
 import { lineChart } from "./chart.ts";
 import { createStream, rawPutRecordsCeiling, simulatedEvents } from "./support.ts";
 
-const RATES = (process.env.BENCH_RATES ?? "1000,2500,5000,7500,10000,15000,20000").split(",").map(Number);
+const RATES = (process.env.BENCH_RATES ?? "1000,2500,5000,10000,20000,30000,40000,60000")
+  .split(",")
+  .map(Number);
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 20);
 /** The rate the issue asks to sustain, and for how long. */
 const SUSTAIN_RATE = 5_000;
@@ -144,6 +146,10 @@ async function step(rate: number, seconds: number) {
   const used = delta(after, before);
 
   const rows = await ledger(instance);
+  // Bytes of the step's objects, for the storage line of the cost model.
+  const keys = new Set(rows.map((row) => row.key));
+  let lakeBytes = 0;
+  for (const key of keys) lakeBytes += pipeline.notifications.manifests.get(key)?.bytes ?? 0;
   const unique = new Set(rows.map((row) => row.id)).size;
   const latencies = rows.map((row) => row.latencyMs).filter((ms) => Number.isFinite(ms));
   const steadyFrom = startedAt + WARMUP_SECONDS * 1_000;
@@ -184,6 +190,7 @@ async function step(rate: number, seconds: number) {
       notifiedObjects: stageRate((c) => c.objects),
     },
     requests: used,
+    lakeBytes,
     sustained: false,
   };
   result.sustained =

@@ -3,7 +3,7 @@
  * emulator killed and restarted mid-stream, and a spool that outlives the process. Every
  * test checks that each event arrives, in order per partition key.
  */
-import { CreateStreamCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
+import { CreateStreamCommand } from "@aws-sdk/client-kinesis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { ShipperWorker } from "../../src/aws/shipper-worker.ts";
