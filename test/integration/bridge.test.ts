@@ -4,37 +4,17 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AwsClients } from "../../src/aws/clients.ts";
+import { describe, expect, it } from "vitest";
 import { sendPackedMessages } from "../../src/aws/sqs.ts";
 import { unpackMessage } from "../../src/core/packing.ts";
-import { resourceSpec } from "../../src/core/spec.ts";
 import { makeBridgeHandler } from "../../src/functions/bridge.ts";
-import type { RunningEmulators } from "../../src/local/emulators.ts";
-import { localClients } from "../../src/local/pipeline.ts";
-import { type Provisioned, provision } from "../../src/local/provisioner.ts";
 import { kinesisEvent, stockQuote, streamRecords } from "../support/factories.ts";
-import { emulatorsIn, tempStateDir } from "../support/local-aws.ts";
+import { provisionedAws } from "../support/local-aws.ts";
 
 const MAX_MESSAGE_BYTES = 1_048_576;
 
 describe("bridge against the local SQS", () => {
-  let state: Awaited<ReturnType<typeof tempStateDir>>;
-  let emulators: RunningEmulators;
-  let clients: AwsClients;
-  let resources: Provisioned;
-
-  beforeAll(async () => {
-    state = await tempStateDir();
-    emulators = await emulatorsIn(state.dir);
-    clients = localClients(emulators.endpoints);
-    resources = await provision(clients, resourceSpec({ stage: "bridgetest" }));
-  });
-  afterAll(async () => {
-    clients.destroy();
-    await emulators.stop();
-    await state.remove();
-  });
+  const aws = provisionedAws("bridgetest");
 
   it("packs messages of the largest size that SQS takes with their attributes", async () => {
     const at = Date.UTC(2026, 10, 26, 10);
@@ -45,7 +25,7 @@ describe("bridge against the local SQS", () => {
     );
     const handler = makeBridgeHandler({
       maxMessageBytes: MAX_MESSAGE_BYTES,
-      send: (messages) => sendPackedMessages(clients.sqs, resources.queueUrl, messages),
+      send: (messages) => sendPackedMessages(aws.clients.sqs, aws.resources.queueUrl, messages),
       logger: new Logger({ logLevel: "CRITICAL" }),
     });
     const result = await handler(kinesisEvent(records, "s"));
@@ -55,9 +35,9 @@ describe("bridge against the local SQS", () => {
     let received = 0;
     const seen: string[] = [];
     while (received < result.messages) {
-      const { Messages = [] } = await clients.sqs.send(
+      const { Messages = [] } = await aws.clients.sqs.send(
         new ReceiveMessageCommand({
-          QueueUrl: resources.queueUrl,
+          QueueUrl: aws.resources.queueUrl,
           MaxNumberOfMessages: 10,
           WaitTimeSeconds: 1,
           MessageAttributeNames: ["All"],
@@ -86,8 +66,8 @@ describe("bridge against the local SQS", () => {
       maxMessageBytes: MAX_MESSAGE_BYTES,
     });
     const huge = { ...message, stream: "x".repeat(MAX_MESSAGE_BYTES) } as typeof message;
-    await expect(sendPackedMessages(clients.sqs, resources.queueUrl, [huge as never])).rejects.toThrow(
-      /exceeds SQS's 1048576/,
-    );
+    await expect(
+      sendPackedMessages(aws.clients.sqs, aws.resources.queueUrl, [huge as never]),
+    ).rejects.toThrow(/exceeds SQS's 1048576/);
   });
 });

@@ -1,35 +1,29 @@
 import { gunzipSync } from "node:zlib";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AwsClients } from "../../src/aws/clients.ts";
+import { describe, expect, it } from "vitest";
 import { publishManifest, putObjectIfAbsent } from "../../src/aws/lake.ts";
 import { NotificationTap } from "../../src/aws/notifications.ts";
 import { packRecords } from "../../src/core/packing.ts";
 import type { ObjectPlan } from "../../src/core/planning.ts";
-import { resourceSpec } from "../../src/core/spec.ts";
 import { makeProcessorHandler } from "../../src/functions/processor.ts";
-import type { RunningEmulators } from "../../src/local/emulators.ts";
-import { localClients } from "../../src/local/pipeline.ts";
-import { type Provisioned, provision } from "../../src/local/provisioner.ts";
 import { parquetEnvelopes } from "../support/duckdb.ts";
 import { fxQuote, sqsRecord, stockQuote, streamRecords } from "../support/factories.ts";
-import { emulatorsIn, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
+import { getBytes, listKeys, provisionedAws } from "../support/local-aws.ts";
 
 const AT = Date.UTC(2026, 10, 26, 10, 15);
 
 describe("processor against the local S3 and SNS", () => {
-  let state: Awaited<ReturnType<typeof tempStateDir>>;
-  let emulators: RunningEmulators;
-  let clients: AwsClients;
-  let resources: Provisioned;
+  const aws = provisionedAws("proctest");
   const logger = new Logger({ serviceName: "test", logLevel: "CRITICAL" });
 
-  const handlerWith = (put = (plan: ObjectPlan) => putObjectIfAbsent(clients.s3, resources.bucket, plan)) =>
+  const handlerWith = (
+    put = (plan: ObjectPlan) => putObjectIfAbsent(aws.clients.s3, aws.resources.bucket, plan),
+  ) =>
     makeProcessorHandler({
-      bucket: resources.bucket,
+      bucket: aws.resources.bucket,
       putObjectIfAbsent: put,
-      publish: (manifest) => publishManifest(clients.sns, resources.topicArn, manifest),
+      publish: (manifest) => publishManifest(aws.clients.sns, aws.resources.topicArn, manifest),
       logger,
       metrics: new Metrics({ namespace: "ticklake-test" }),
     });
@@ -43,18 +37,6 @@ describe("processor against the local S3 and SNS", () => {
     return messages.map((message) => JSON.stringify(message));
   };
 
-  beforeAll(async () => {
-    state = await tempStateDir();
-    emulators = await emulatorsIn(state.dir);
-    clients = localClients(emulators.endpoints);
-    resources = await provision(clients, resourceSpec({ stage: "proctest" }));
-  });
-  afterAll(async () => {
-    clients.destroy();
-    await emulators.stop();
-    await state.remove();
-  });
-
   it("turns a message delivered three times into one object, its records once, and notifies each delivery", async () => {
     const envelopes = Array.from({ length: 50 }, (_, i) => fxQuote(AT + i));
     const [body] = packed(
@@ -62,18 +44,18 @@ describe("processor against the local S3 and SNS", () => {
       envelopes.map((e) => JSON.stringify(e)),
     );
     const handler = handlerWith();
-    const tap = new NotificationTap(clients.sqs, resources.notificationQueueUrl);
+    const tap = new NotificationTap(aws.clients.sqs, aws.resources.notificationQueueUrl);
 
     for (let delivery = 0; delivery < 3; delivery++) {
       const response = await handler({ Records: [sqsRecord(body ?? "", "m-dup")] });
       expect(response.batchItemFailures).toEqual([]);
     }
 
-    const keys = await listKeys(clients.s3, resources.bucket, "lake/fx_quotes/");
+    const keys = await listKeys(aws.clients.s3, aws.resources.bucket, "lake/fx_quotes/");
     expect(keys).toHaveLength(1);
     const stored = await parquetEnvelopes(
       "fx_quotes",
-      await getBytes(clients.s3, resources.bucket, keys[0] ?? ""),
+      await getBytes(aws.clients.s3, aws.resources.bucket, keys[0] ?? ""),
     );
     expect(stored).toEqual(envelopes);
 
@@ -92,19 +74,19 @@ describe("processor against the local S3 and SNS", () => {
     const [bad] = packed("shardId-000000000003", [JSON.stringify(stockQuote(AT + 1))]);
     const failing = handlerWith(async (plan) => {
       if (plan.key.includes("shardId-000000000003")) throw new Error("S3 is unavailable (injected)");
-      return putObjectIfAbsent(clients.s3, resources.bucket, plan);
+      return putObjectIfAbsent(aws.clients.s3, aws.resources.bucket, plan);
     });
 
     const response = await failing({
       Records: [sqsRecord(good ?? "", "m-good"), sqsRecord(bad ?? "", "m-bad")],
     });
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-bad" }]);
-    let keys = await listKeys(clients.s3, resources.bucket, "lake/stock_quotes/");
+    let keys = await listKeys(aws.clients.s3, aws.resources.bucket, "lake/stock_quotes/");
     expect(keys.map((k) => k.includes("shardId-000000000002"))).toEqual([true]);
 
     const retried = await handlerWith()({ Records: [sqsRecord(bad ?? "", "m-bad")] });
     expect(retried.batchItemFailures).toEqual([]);
-    keys = await listKeys(clients.s3, resources.bucket, "lake/stock_quotes/");
+    keys = await listKeys(aws.clients.s3, aws.resources.bucket, "lake/stock_quotes/");
     expect(keys).toHaveLength(2);
   });
 
@@ -124,25 +106,25 @@ describe("processor against the local S3 and SNS", () => {
     });
     expect(response.batchItemFailures).toEqual([]);
 
-    const lakeKeys = (await listKeys(clients.s3, resources.bucket, "lake/stock_quotes/")).filter((k) =>
-      k.includes("shardId-000000000009"),
+    const lakeKeys = (await listKeys(aws.clients.s3, aws.resources.bucket, "lake/stock_quotes/")).filter(
+      (k) => k.includes("shardId-000000000009"),
     );
     const stored = (
       await Promise.all(
         lakeKeys.map(async (k) =>
-          parquetEnvelopes("stock_quotes", await getBytes(clients.s3, resources.bucket, k)),
+          parquetEnvelopes("stock_quotes", await getBytes(aws.clients.s3, aws.resources.bucket, k)),
         ),
       )
     ).flat();
     expect(stored).toEqual(valid);
 
-    const quarantineKeys = (await listKeys(clients.s3, resources.bucket, "quarantine/stock_quotes/")).filter(
-      (k) => k.includes("shardId-000000000009"),
-    );
+    const quarantineKeys = (
+      await listKeys(aws.clients.s3, aws.resources.bucket, "quarantine/stock_quotes/")
+    ).filter((k) => k.includes("shardId-000000000009"));
     const entries = (
       await Promise.all(
         quarantineKeys.map(async (k) =>
-          gunzipSync(await getBytes(clients.s3, resources.bucket, k))
+          gunzipSync(await getBytes(aws.clients.s3, aws.resources.bucket, k))
             .toString()
             .trim()
             .split("\n")
@@ -164,7 +146,9 @@ describe("processor against the local S3 and SNS", () => {
     });
     expect(response.batchItemFailures).toEqual([]);
     const key = "quarantine/_unrecognised/dt=2026-11-26/hour=10/sqs-m-junk.jsonl.gz";
-    const entry = JSON.parse(gunzipSync(await getBytes(clients.s3, resources.bucket, key)).toString());
+    const entry = JSON.parse(
+      gunzipSync(await getBytes(aws.clients.s3, aws.resources.bucket, key)).toString(),
+    );
     expect(entry.reason).toBe("invalid_message");
     expect(entry.raw).toBe("definitely not a packed message");
     expect(entry.violations[0].rule).toMatch(/^SQS message body is not JSON/);

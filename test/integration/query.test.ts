@@ -5,20 +5,15 @@
 import { readFileSync } from "node:fs";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AwsClients } from "../../src/aws/clients.ts";
+import { describe, expect, it } from "vitest";
 import { publishManifest, putObjectIfAbsent } from "../../src/aws/lake.ts";
 import { runQuery } from "../../src/cli/query.ts";
 import { QUERY_EXAMPLES } from "../../src/cli/query-examples.ts";
 import { type Envelope, envelopeOf } from "../../src/core/events.ts";
 import { packRecords } from "../../src/core/packing.ts";
-import { resourceSpec } from "../../src/core/spec.ts";
 import { makeProcessorHandler } from "../../src/functions/processor.ts";
-import type { RunningEmulators } from "../../src/local/emulators.ts";
-import { localClients } from "../../src/local/pipeline.ts";
-import { type Provisioned, provision } from "../../src/local/provisioner.ts";
 import { sqsRecord, streamRecords } from "../support/factories.ts";
-import { emulatorsIn, tempStateDir } from "../support/local-aws.ts";
+import { provisionedAws } from "../support/local-aws.ts";
 
 const T0 = Date.UTC(2026, 10, 26, 15, 0, 0, 0);
 const MINUTE = 60_000;
@@ -28,18 +23,15 @@ const quote = (symbol: string, atMs: number, last: number, volume: number) =>
   envelopeOf("stock.quote", { symbol, bid: last - 0.01, ask: last + 0.01, last, volume }, SOURCE, atMs);
 
 describe("ticklake query", () => {
-  let state: Awaited<ReturnType<typeof tempStateDir>>;
-  let emulators: RunningEmulators;
-  let clients: AwsClients;
-  let resources: Provisioned;
+  const aws = provisionedAws("querytest");
   let shard = 0;
 
   /** Stores envelopes through the real processor, as one packed message. */
   async function store(envelopes: Envelope[]): Promise<void> {
     const handler = makeProcessorHandler({
-      bucket: resources.bucket,
-      putObjectIfAbsent: (plan) => putObjectIfAbsent(clients.s3, resources.bucket, plan),
-      publish: (manifest) => publishManifest(clients.sns, resources.topicArn, manifest),
+      bucket: aws.resources.bucket,
+      putObjectIfAbsent: (plan) => putObjectIfAbsent(aws.clients.s3, aws.resources.bucket, plan),
+      publish: (manifest) => publishManifest(aws.clients.sns, aws.resources.topicArn, manifest),
       logger: new Logger({ logLevel: "CRITICAL" }),
       metrics: new Metrics({ namespace: "test" }),
     });
@@ -63,23 +55,12 @@ describe("ticklake query", () => {
     expect(response.batchItemFailures).toEqual([]);
   }
 
-  const query = async (sql: string) => runQuery(clients.s3, resources.bucket, sql, `${state.dir}/cache`);
+  const query = async (sql: string) =>
+    runQuery(aws.clients.s3, aws.resources.bucket, sql, `${aws.dir}/cache`);
   const objects = async (sql: string) => {
     const result = await query(sql);
     return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i]])));
   };
-
-  beforeAll(async () => {
-    state = await tempStateDir();
-    emulators = await emulatorsIn(state.dir);
-    clients = localClients(emulators.endpoints);
-    resources = await provision(clients, resourceSpec({ stage: "querytest" }));
-  });
-  afterAll(async () => {
-    clients.destroy();
-    await emulators.stop();
-    await state.remove();
-  });
 
   it("answers over empty datasets with empty results, not errors", async () => {
     expect((await query("SELECT count(*) AS n FROM fx_quotes")).rows).toEqual([["0"]]);
@@ -189,12 +170,12 @@ describe("ticklake query", () => {
 
   it("sandboxed, as the dashboard runs it, reads the lake but no other file and writes none", async () => {
     const sandboxed = (sql: string) =>
-      runQuery(clients.s3, resources.bucket, sql, `${state.dir}/cache`, { sandboxed: true });
+      runQuery(aws.clients.s3, aws.resources.bucket, sql, `${aws.dir}/cache`, { sandboxed: true });
     const counted = await sandboxed("SELECT count(*) AS n FROM fx_quotes");
     expect(counted.rows).toEqual((await query("SELECT count(*) AS n FROM fx_quotes")).rows);
     expect(Number(counted.rows[0]?.[0])).toBeGreaterThan(0);
     await expect(sandboxed("SELECT * FROM read_text('/etc/hostname')")).rejects.toThrow(/Permission Error/);
-    await expect(sandboxed(`COPY (SELECT 1) TO '${state.dir}/leak.csv'`)).rejects.toThrow(/Permission Error/);
+    await expect(sandboxed(`COPY (SELECT 1) TO '${aws.dir}/leak.csv'`)).rejects.toThrow(/Permission Error/);
     await expect(sandboxed("SET enable_external_access = true")).rejects.toThrow(/Cannot change/);
     // The command line is not sandboxed: there the user may read and write files.
     expect((await query("SELECT count(*) AS n FROM read_text('/etc/hostname')")).rows).toEqual([["1"]]);

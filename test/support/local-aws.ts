@@ -5,7 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll } from "vitest";
+import type { AwsClients } from "../../src/aws/clients.ts";
+import { resourceSpec } from "../../src/core/spec.ts";
 import { type RunningEmulators, startEmulators } from "../../src/local/emulators.ts";
+import { localClients } from "../../src/local/pipeline.ts";
+import { type Provisioned, provision } from "../../src/local/provisioner.ts";
 import type { Endpoints } from "../../src/local/state.ts";
 
 export async function tempStateDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
@@ -72,3 +77,33 @@ export async function eventually<T>(
 }
 
 export type { Endpoints };
+
+export interface ProvisionedAws {
+  dir: string;
+  emulators: RunningEmulators;
+  clients: AwsClients;
+  resources: Provisioned;
+}
+
+/**
+ * For a test file: emulators in a temporary state folder with a stage's resources provisioned
+ * before its tests, stopped and removed after them. Fields are set once `beforeAll` has run.
+ */
+export function provisionedAws(stage: string): ProvisionedAws {
+  const aws = {} as ProvisionedAws;
+  let remove = async () => {};
+  beforeAll(async () => {
+    const state = await tempStateDir();
+    remove = state.remove;
+    aws.dir = state.dir;
+    aws.emulators = await emulatorsIn(state.dir);
+    aws.clients = localClients(aws.emulators.endpoints);
+    aws.resources = await provision(aws.clients, resourceSpec({ stage }));
+  });
+  afterAll(async () => {
+    aws.clients?.destroy();
+    await aws.emulators?.stop();
+    await remove();
+  });
+  return aws;
+}
