@@ -90,8 +90,22 @@ export function partitionKeyOf(envelope: Envelope): string {
     case "news.article":
       return envelope.data.symbols[0] ?? envelope.data.articleId;
     case "http.request":
-      return envelope.data.requestId;
+      return requestLogKey(envelope.data.requestId);
   }
+}
+
+/** Partition keys the request log spreads over. */
+export const REQUEST_LOG_KEYS = 16;
+
+/**
+ * Request logs have no instrument and need no order among themselves: they spread over
+ * REQUEST_LOG_KEYS keys by a hash of the request id, so that each key's records aggregate
+ * (a key per request would put every request log in a Kinesis record of its own).
+ */
+export function requestLogKey(requestId: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < requestId.length; i++) hash = Math.imul(hash ^ requestId.charCodeAt(i), 0x01000193);
+  return `http-${(hash >>> 0) % REQUEST_LOG_KEYS}`;
 }
 
 /** What a producer needs of a shipper: KinesisShipper here, or ShipperWorker on a thread. */
