@@ -29,14 +29,6 @@ export class CheckpointStore {
     return { ...this.#positions };
   }
 
-  /** Replaces every position (a rewind) and writes them. */
-  async replaceAll(positions: Record<string, string>): Promise<void> {
-    this.#positions = { ...positions };
-    const snapshot = { ...this.#positions };
-    this.#writing = this.#writing.then(() => writeJsonAtomic(this.#path, snapshot));
-    await this.#writing;
-  }
-
   get(stream: string, shardId: string): string | undefined {
     return this.#positions[`${stream}/${shardId}`];
   }

@@ -6,6 +6,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { queueDepth } from "../../src/aws/deployed-pipeline.ts";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { sleep } from "../../src/core/backoff.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
@@ -233,12 +234,18 @@ export const EXPERIMENTS: Experiment[] = [
   {
     name: "9. the emulator process killed and restarted mid-run",
     fast: false,
-    async drive({ run, ledger, put }) {
+    async drive({ run, ledger, put, note }) {
       await put(ledger.send(ledger.make(500)));
       await sleep(2_000);
       // More, then everything dies while it is in flight: queue and topic with it.
       await put(ledger.send(ledger.make(500)));
       await sleep(300);
+      const queue = await queueDepth(run.pipeline.clients, run.pipeline.resources.queueUrl);
+      note(
+        "records in the stream not yet bridged",
+        ledger.events.size - run.pipeline.bridge.stats.recordsDelivered,
+      );
+      note("packed messages lost with the emulator", queue.visible + queue.inFlight);
       await run.pipeline.abandon();
       await run.emulators.kill();
       await run.restart();
@@ -290,10 +297,14 @@ export function brokenPromises(result: ExperimentResult): string[] {
 
 export function resultsTable(results: readonly ExperimentResult[]): string {
   const header =
-    "| experiment | sent | stored unique | lost | duplicate records (producer copies) | duplicate objects | quarantined / injected | objects / notified | DLQ | p99 ms | seconds |";
+    "| experiment | faults | sent | stored unique | lost | duplicate records (producer copies) | duplicate objects | quarantined / injected | objects / notified | DLQ | p99 ms | seconds |";
   const rows = results.map(
     (r) =>
-      `| ${r.experiment} | ${r.sent} | ${r.storedUnique} | ${r.lost} | ${r.duplicateRecords} (${r.producerCopies}) | ${r.duplicateObjects} | ${r.quarantined} / ${r.injected} | ${r.objects} / ${r.notifiedObjects} | ${r.dlq} | ${r.p99LatencyMs ?? "-"} | ${r.seconds} |`,
+      `| ${r.experiment} | ${
+        Object.entries(r.faults)
+          .map(([name, n]) => `${name}: ${n}`)
+          .join("; ") || "-"
+      } | ${r.sent} | ${r.storedUnique} | ${r.lost} | ${r.duplicateRecords} (${r.producerCopies}) | ${r.duplicateObjects} | ${r.quarantined} / ${r.injected} | ${r.objects} / ${r.notifiedObjects} | ${r.dlq} | ${r.p99LatencyMs ?? "-"} | ${r.seconds} |`,
   );
-  return [header, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", ...rows].join("\n");
+  return [header, `|${" --- |".repeat(12)}`, ...rows].join("\n");
 }
