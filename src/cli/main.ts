@@ -97,8 +97,13 @@ awsNameOptions(
     .command("send")
     .description("put newline-delimited records from FILE (or - for stdin) into the stream, as they are")
     .argument("<file>", "file of newline-delimited JSON records")
+    .option(
+      "--retime",
+      "shift every record's ts so the latest is now (for sample files: events older than 7 days go to quarantine as late)",
+      false,
+    )
     .addOption(targetOption()),
-).action(async (file: string, raw: { target: Target; stack: string; stream?: string }) => {
+).action(async (file: string, raw: { target: Target; stack: string; stream?: string; retime: boolean }) => {
   const target = await resolveTarget({
     target: raw.target,
     stateDir: stateDir(),
@@ -106,7 +111,7 @@ awsNameOptions(
     ...(raw.stream ? { stream: raw.stream } : {}),
   });
   try {
-    const result = await send(target.clients, target.streamName, file);
+    const result = await send(target.clients, target.streamName, file, { retime: raw.retime });
     process.stdout.write(
       `sent ${result.sent} of ${result.lines} records to ${target.streamName} (${result.invalid} not valid envelopes: expect them in quarantine)\n`,
     );

@@ -29,7 +29,46 @@ function partitionKeyFor(line: string): { key: string; valid: boolean } {
   return { key: createHash("sha1").update(line).digest("hex").slice(0, 16), valid: false };
 }
 
-export async function send(clients: AwsClients, streamName: string, file: string): Promise<SendResult> {
+/**
+ * Shifts every record's `ts` by the same amount so that the latest is `nowMs`, keeping their
+ * spacing; lines without a readable `ts` stay as they are. For sample and historical files,
+ * whose fixed times would otherwise fall outside the event-time window and be quarantined.
+ */
+export function retime(lines: readonly string[], nowMs: number): string[] {
+  const parsed = lines.map((line) => {
+    try {
+      const value = JSON.parse(line) as unknown;
+      if (value && typeof value === "object" && !Array.isArray(value)) {
+        const ts = Date.parse(String((value as { ts?: unknown }).ts));
+        if (Number.isFinite(ts)) return { value: value as Record<string, unknown>, ts };
+      }
+    } catch {
+      // not JSON: sent as it is
+    }
+    return undefined;
+  });
+  const latest = Math.max(...parsed.map((p) => p?.ts ?? Number.NEGATIVE_INFINITY));
+  if (!Number.isFinite(latest)) return [...lines];
+  return lines.map((line, i) => {
+    const record = parsed[i];
+    if (!record) return line;
+    return JSON.stringify({ ...record.value, ts: new Date(record.ts + nowMs - latest).toISOString() });
+  });
+}
+
+async function* linesOf(file: string): AsyncGenerator<string> {
+  const input = file === "-" ? process.stdin : createReadStream(file, "utf8");
+  for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+    if (line.trim() !== "") yield line;
+  }
+}
+
+export async function send(
+  clients: AwsClients,
+  streamName: string,
+  file: string,
+  options: { retime?: boolean } = {},
+): Promise<SendResult> {
   if (file !== "-") {
     await access(file).catch(() => {
       throw new ConfigError(
@@ -37,11 +76,16 @@ export async function send(clients: AwsClients, streamName: string, file: string
       );
     });
   }
-  const input = file === "-" ? process.stdin : createReadStream(file, "utf8");
   const shipper = new KinesisShipper({ kinesis: clients.kinesis, streamName });
   const result: SendResult = { lines: 0, sent: 0, invalid: 0 };
-  for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
-    if (line.trim() === "") continue;
+  let lines: AsyncIterable<string> | Iterable<string> = linesOf(file);
+  if (options.retime) {
+    // The shift needs the latest time first: the whole file is read before sending.
+    const all: string[] = [];
+    for await (const line of lines) all.push(line);
+    lines = retime(all, Date.now());
+  }
+  for await (const line of lines) {
     result.lines++;
     const { key, valid } = partitionKeyFor(line);
     if (!valid) result.invalid++;

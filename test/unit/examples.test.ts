@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { retime } from "../../src/cli/send.ts";
 import { validateRecord } from "../../src/core/events.ts";
 import { hourPartitionOf } from "../../src/core/layout.ts";
 
@@ -33,5 +34,23 @@ describe("examples/sample-events.ndjson", () => {
     expect(reasons[1]).toContain("type:");
     expect(reasons[2]).toMatch(/^\$: must be JSON/);
     expect(reasons[3]).toMatch(/^\$: must be JSON/);
+  });
+});
+
+describe("retime", () => {
+  it("shifts every ts so the latest is now, keeping the spacing, and leaves other lines alone", () => {
+    const lines = [
+      JSON.stringify({ id: "a", ts: "2026-01-01T10:00:00.000Z" }),
+      "{not json",
+      JSON.stringify({ id: "b", ts: "2026-01-01T10:00:02.500Z", data: { x: 1 } }),
+      JSON.stringify({ id: "c" }),
+    ];
+    const now = Date.UTC(2026, 10, 26, 9, 0, 0);
+    const out = retime(lines, now);
+    expect(JSON.parse(out[0] ?? "")).toEqual({ id: "a", ts: "2026-11-26T08:59:57.500Z" });
+    expect(out[1]).toBe("{not json");
+    expect(JSON.parse(out[2] ?? "")).toEqual({ id: "b", ts: "2026-11-26T09:00:00.000Z", data: { x: 1 } });
+    expect(out[3]).toBe(lines[3]);
+    expect(retime(["{not json"], now)).toEqual(["{not json"]);
   });
 });
