@@ -322,6 +322,9 @@ export class TicklakeStack extends Stack {
     web.targetGroup.configureHealthCheck({ path: "/health" });
     web.loadBalancer.logAccessLogs(logBucket, "alb");
     stream.grantWrite(web.taskDefinition.taskRole);
+    // Reading too: after a call whose answer was lost, the shipper looks in the stream for
+    // what that call stored before sending it again.
+    stream.grantRead(web.taskDefinition.taskRole);
 
     acknowledge(
       web.loadBalancer,

@@ -10,9 +10,21 @@
  *   Kinesis cannot keep up or is unreachable, and are replayed from it on recovery. Without a
  *   spool, or with the spool full, `ship` refuses with ShipperFullError: an alarm, not a loss.
  * - `close()` flushes; what Kinesis still cannot take is written to the spool for next time.
+ * - A call whose outcome is unknown (the connection died before the answer, or a 5xx) may have
+ *   been stored. Before its records are sent again, the shards are read from just before the
+ *   call, and records found there are acknowledged, not sent twice. Give the shipper a client
+ *   with `maxAttempts: 1`: the SDK's own retries of such a call would be invisible here.
  */
-import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";
-import { aggregate, aggregatedSize } from "../core/aggregation.ts";
+import { createHash } from "node:crypto";
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type KinesisClient,
+  ListShardsCommand,
+  PutRecordsCommand,
+  type PutRecordsRequestEntry,
+} from "@aws-sdk/client-kinesis";
+import { aggregate, aggregatedSize, deaggregate } from "../core/aggregation.ts";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
 import { TicklakeError } from "../core/errors.ts";
 import type { Envelope } from "../core/events.ts";
@@ -64,6 +76,8 @@ export interface ShipperStats {
   /** Kinesis records put (aggregates count once). */
   kinesisRecords: number;
   bytesSent: number;
+  /** Records of calls with an unknown outcome that were found stored, so not sent again. */
+  foundStored: number;
 }
 
 export function emptyShipperStats(): ShipperStats {
@@ -77,6 +91,7 @@ export function emptyShipperStats(): ShipperStats {
     putRecordsCalls: 0,
     kinesisRecords: 0,
     bytesSent: 0,
+    foundStored: 0,
   };
 }
 
@@ -118,6 +133,22 @@ export interface LogShipper {
   close(timeoutMs?: number): Promise<number>;
 }
 
+/**
+ * Whether a failed call may still have been stored: no answer came back (other than a refused
+ * connection, which never reached a server), or the server failed (5xx) part-way.
+ */
+export function outcomeUnknown(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500;
+  const code = (error as { code?: unknown }).code;
+  return code !== "ECONNREFUSED";
+}
+
+/** How far before a call its records may show as arrived: clocks of client and server differ. */
+const ARRIVAL_CLOCK_SKEW_MS = 60_000;
+
+const contentKey = (data: Uint8Array) => createHash("sha1").update(data).digest("base64");
+
 interface Batch {
   entries: PutRecordsRequestEntry[];
   /** The user records of each entry, in order. */
@@ -138,6 +169,8 @@ export class KinesisShipper implements LogShipper {
   #closed = false;
   /** Records taken out of memory for the PutRecords call under way. */
   #inFlight = 0;
+  /** Records of a call whose outcome is unknown, and when that call began. */
+  #unsure: { records: Set<SpooledRecord>; sinceMs: number } | undefined;
   readonly stats: ShipperStats = emptyShipperStats();
 
   constructor(options: ShipperOptions) {
@@ -254,10 +287,23 @@ export class KinesisShipper implements LogShipper {
 
   async #drain(): Promise<void> {
     for (this.#refill(); this.#memory.length > 0 && !this.#closed; this.#refill()) {
+      if (this.#unsure) {
+        try {
+          await this.#reconcile(this.#unsure);
+          this.#unsure = undefined;
+        } catch {
+          // Kinesis is still unreachable: check again before the next attempt.
+          this.#failures++;
+          await sleep(fullJitterDelay(this.#failures, 50, 2_000));
+          continue;
+        }
+        if (this.#memory.length === 0) continue;
+      }
       const batch = this.#take();
       this.#memory.splice(0, batch.taken);
       this.#inFlight = batch.taken;
       const failed: SpooledRecord[] = [];
+      const startedAt = Date.now();
       try {
         const result = await this.#options.kinesis.send(
           new PutRecordsCommand({ StreamName: this.#options.streamName, Records: batch.entries }),
@@ -274,8 +320,9 @@ export class KinesisShipper implements LogShipper {
           this.stats.bytesSent += entry.Data?.byteLength ?? 0;
           this.#acknowledge(members);
         });
-      } catch {
+      } catch (error) {
         for (const members of batch.members) failed.push(...members);
+        if (outcomeUnknown(error)) this.#markUnsure(failed, startedAt);
       }
       this.#inFlight = 0;
       if (failed.length > 0) {
@@ -290,6 +337,64 @@ export class KinesisShipper implements LogShipper {
         this.#failures = 0;
       }
     }
+  }
+
+  /** Remembers records of a call that may have been stored, to check before sending them again. */
+  #markUnsure(records: readonly SpooledRecord[], sinceMs: number): void {
+    const before = this.#unsure;
+    this.#unsure = {
+      records: new Set([...(before?.records ?? []), ...records]),
+      sinceMs: Math.min(before?.sinceMs ?? sinceMs, sinceMs),
+    };
+  }
+
+  /**
+   * Reads every shard from just before the unsure call to its tip, and acknowledges the unsure
+   * records found there (matched by content, each copy once), removing them from memory.
+   */
+  async #reconcile(unsure: { records: Set<SpooledRecord>; sinceMs: number }): Promise<void> {
+    const byContent = new Map<string, SpooledRecord[]>();
+    for (const record of unsure.records) {
+      const key = contentKey(record.data);
+      byContent.set(key, [...(byContent.get(key) ?? []), record]);
+    }
+    const { kinesis, streamName } = this.#options;
+    const found = new Set<SpooledRecord>();
+    const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
+    for (const shard of Shards) {
+      let iterator = (
+        await kinesis.send(
+          new GetShardIteratorCommand({
+            StreamName: streamName,
+            ShardId: shard.ShardId,
+            ShardIteratorType: "AT_TIMESTAMP",
+            Timestamp: new Date(unsure.sinceMs - ARRIVAL_CLOCK_SKEW_MS),
+          }),
+        )
+      ).ShardIterator;
+      while (iterator) {
+        const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
+        iterator = page.NextShardIterator;
+        for (const record of page.Records ?? []) {
+          const users = deaggregate({
+            sequenceNumber: record.SequenceNumber ?? "",
+            partitionKey: record.PartitionKey ?? "",
+            arrivalMs: record.ApproximateArrivalTimestamp?.getTime() ?? 0,
+            data: record.Data ?? new Uint8Array(),
+          });
+          for (const user of users) {
+            const match = byContent.get(contentKey(user.data))?.find((candidate) => !found.has(candidate));
+            if (match) found.add(match);
+          }
+        }
+        if ((page.Records ?? []).length === 0 || page.MillisBehindLatest === 0) break;
+      }
+    }
+    if (found.size === 0) return;
+    this.#memory = this.#memory.filter((record) => !found.has(record));
+    this.#acknowledge([...found]);
+    this.stats.sent += found.size;
+    this.stats.foundStored += found.size;
   }
 
   /** Resolves once every accepted record is acknowledged by Kinesis. */

@@ -219,7 +219,7 @@ describe("TicklakeStack", () => {
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
   });
 
-  it("runs the web server on Fargate behind a load balancer, health-checked, allowed to write the stream", () => {
+  it("runs the web server on Fargate behind a load balancer, health-checked, allowed to write and read the stream", () => {
     template.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
       HealthCheckPath: "/health",
       Port: 80,
@@ -234,6 +234,10 @@ describe("TicklakeStack", () => {
       JSON.stringify(p).includes("kinesis:PutRecords"),
     );
     expect(taskPolicies).toHaveLength(1);
+    // The shipper reads the stream back after a call whose answer was lost.
+    for (const action of ["kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"]) {
+      expect(JSON.stringify(taskPolicies[0]), action).toContain(action);
+    }
   });
 
   it("passes cdk-nag's AwsSolutions checks: every finding fixed or acknowledged with a reason", () => {
