@@ -15,7 +15,7 @@ import { progressBar } from "./progress.ts";
 import { formatResult, runQuery } from "./query.ts";
 import { columnsMarkdown, envelopeJsonSchema } from "./schema.ts";
 import { send } from "./send.ts";
-import { formatStatus, status } from "./status.ts";
+import { formatStatus, pipelineSnapshot, status } from "./status.ts";
 import { resolveTarget } from "./targets.ts";
 import { BENCHES, type Bench, runBenches, runCdk } from "./tools.ts";
 import { formatSummary, up } from "./up.ts";
@@ -241,14 +241,17 @@ awsNameOptions(
 
 program
   .command("status")
-  .description("queue depths, the DLQ, and objects in the lake and quarantine")
+  .description(
+    "counts per stage (from a running up), queue depths, the DLQ, objects in the lake and quarantine",
+  )
   .addOption(targetOption())
   .addOption(stackOption())
   .option("--json", "print JSON", false)
   .action(async (raw: { target: Target; stack: string; json: boolean }) => {
     const target = await resolveTarget({ target: raw.target, stateDir: stateDir(), stack: raw.stack });
     try {
-      const result = await status(target, raw.target !== "aws");
+      const pipeline = raw.target === "local" ? await pipelineSnapshot(stateDir()) : undefined;
+      const result = await status(target, raw.target !== "aws", pipeline);
       process.stdout.write(`${raw.json ? JSON.stringify(result) : formatStatus(result)}\n`);
       // A non-empty DLQ is worth an exit status: scripts and cron can alert on it.
       process.exitCode = result.dlq.visible + result.dlq.inFlight > 0 ? 1 : 0;

@@ -4,6 +4,7 @@
  * traffic, prints a status line a second, and on Ctrl-C (or after --duration) drains and
  * stops cleanly, then prints a summary whose counts must balance.
  */
+import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { createClients } from "../aws/clients.ts";
@@ -15,7 +16,7 @@ import { resourceSpec } from "../core/spec.ts";
 import { PipelineMonitor, type PipelineSnapshot } from "../dashboard/monitor.ts";
 import { type RunningEmulators, startEmulators } from "../local/emulators.ts";
 import { LocalPipeline } from "../local/pipeline.ts";
-import { ENDPOINTS_FILE, type Endpoints } from "../local/state.ts";
+import { ENDPOINTS_FILE, type Endpoints, UP_FILE, writeJsonAtomic } from "../local/state.ts";
 import { build } from "../webserver/app.ts";
 import { MarketFeed } from "../webserver/feed.ts";
 import { TrafficGenerator } from "../webserver/traffic.ts";
@@ -186,6 +187,14 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     out(`market API on ${baseUrl}  (try ${baseUrl}/v1/stocks/AAPL)`);
     out(`dashboard on ${baseUrl}/dashboard/`);
+    if (options.target !== "aws") {
+      await writeJsonAtomic(join(options.stateDir, UP_FILE), {
+        pid: process.pid,
+        api: baseUrl,
+        dashboard: `${baseUrl}/dashboard/`,
+        startedAt: new Date().toISOString(),
+      });
+    }
     feed.start();
     const traffic = new TrafficGenerator({ baseUrl, rate: options.rate, seed: options.seed });
     traffic.start();
@@ -203,6 +212,7 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     await traffic.stop();
     feed.stop();
     await app.close();
+    await rm(join(options.stateDir, UP_FILE), { force: true });
     const leftInSpool = await shipper.close(options.drainTimeoutSeconds * 1000);
     const drained = await pipeline.drain(options.drainTimeoutSeconds * 1000, shipper.stats.sent);
     monitor.stop();

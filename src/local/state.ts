@@ -41,3 +41,23 @@ export async function readEndpoints(stateDir: string): Promise<Endpoints> {
     throw new ConfigError(`${path} is not a ticklake endpoints file: ${result.error.message}`);
   return result.data;
 }
+
+/** Where a running `ticklake up` serves its API and dashboard, for other commands. */
+export const UpInfo = z.object({ pid: z.int(), api: z.url(), dashboard: z.url(), startedAt: z.string() });
+export type UpInfo = z.infer<typeof UpInfo>;
+
+export const UP_FILE = "up.json";
+
+/** The running `up` of this state folder, or undefined when none runs. */
+export async function readUpInfo(stateDir: string): Promise<UpInfo | undefined> {
+  const text = await readFile(join(stateDir, UP_FILE), "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  const result = UpInfo.safeParse(JSON.parse(text));
+  if (!result.success) return undefined;
+  try {
+    process.kill(result.data.pid, 0);
+    return result.data;
+  } catch {
+    return undefined;
+  }
+}

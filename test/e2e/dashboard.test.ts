@@ -4,10 +4,11 @@
  * counters rise, charts draw, news and notifications appear, a worked query answers.
  * A screenshot is saved to test-results/dashboard.png.
  */
-import { mkdir } from "node:fs/promises";
+import { access, mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startUp, summaryOf } from "../support/cli.ts";
+import { runCli, startUp, summaryOf } from "../support/cli.ts";
 import { eventually, tempStateDir } from "../support/local-aws.ts";
 
 const CHROMIUM = process.env.TICKLAKE_CHROMIUM ?? "/usr/bin/chromium";
@@ -93,8 +94,20 @@ describe("the dashboard in a browser", () => {
       expect(errors).toEqual([]);
       await page.close();
 
+      // Another terminal's `ticklake status` shows the same counts per stage.
+      const status = await runCli(["--state-dir", state.dir, "status", "--json"]);
+      expect(status.code, status.stderr).toBe(0);
+      const seen = JSON.parse(status.stdout);
+      expect(seen.pipeline.stages.produced).toBeGreaterThan(0);
+      expect(seen.pipeline.stages.stored).toBeGreaterThan(0);
+      expect((await runCli(["--state-dir", state.dir, "status"])).stdout).toMatch(
+        /^stages {7}produced [\d,]+ → in stream/m,
+      );
+
       run.child.kill("SIGINT");
       expect(await run.exit, run.output.join("\n")).toBe(0);
+      // Stopped: status no longer finds a running pipeline to ask.
+      await expect(access(join(state.dir, "up.json"))).rejects.toThrow(/ENOENT/);
       expect(summaryOf(run)["produced + other = stored + quarantined"]).toBe("ok");
     } finally {
       run.child.kill("SIGKILL");
