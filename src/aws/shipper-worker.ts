@@ -5,6 +5,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { Envelope } from "../core/events.ts";
+import { serializeEnvelope } from "../core/serialize.ts";
 import type { ClientOptions } from "./clients.ts";
 import {
   emptyShipperStats,
@@ -80,7 +81,7 @@ export class ShipperWorker implements LogShipper {
   }
 
   ship(envelope: Envelope): void {
-    this.shipRaw(JSON.stringify(envelope), partitionKeyOf(envelope));
+    this.shipRaw(serializeEnvelope(envelope), partitionKeyOf(envelope));
   }
 
   shipRaw(text: string, partitionKey: string): void {

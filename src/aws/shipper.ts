@@ -28,6 +28,7 @@ import { aggregate, aggregatedSize, deaggregate } from "../core/aggregation.ts";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
 import { TicklakeError } from "../core/errors.ts";
 import type { Envelope } from "../core/events.ts";
+import { serializeEnvelope } from "../core/serialize.ts";
 import { DiskSpool, type SpooledRecord } from "./spool.ts";
 
 export class ShipperFullError extends TicklakeError {
@@ -188,7 +189,7 @@ export class KinesisShipper implements LogShipper {
 
   /** Accepts an envelope for delivery, or throws ShipperFullError. */
   ship(envelope: Envelope): void {
-    this.shipRaw(JSON.stringify(envelope), partitionKeyOf(envelope));
+    this.shipRaw(serializeEnvelope(envelope), partitionKeyOf(envelope));
   }
 
   /** Accepts raw record text (`ticklake send` must be able to send bad records too). */

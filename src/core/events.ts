@@ -272,6 +272,17 @@ export interface EnvelopeSource {
 
 const nextId = monotonicFactory();
 
+/** The ISO form of the last instant asked for: at high rates many envelopes share a millisecond. */
+let lastMs = Number.NaN;
+let lastIso = "";
+function isoOf(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 /** Mints an envelope: the id is made here, once, and survives every retry downstream. */
 export function envelopeOf<T extends EventType>(
   type: T,
@@ -283,7 +294,7 @@ export function envelopeOf<T extends EventType>(
     v: SCHEMA_VERSION,
     id: nextId(atMs),
     type,
-    ts: new Date(atMs).toISOString(),
+    ts: isoOf(atMs),
     source,
     data,
   } as Extract<Envelope, { type: T }>;
