@@ -182,7 +182,8 @@ export class TicklakeStack extends Stack {
       environment: {
         QUEUE_URL: queue.queueUrl,
         MAX_MESSAGE_BYTES: String(spec.bridge.maxMessageBytes),
-        POWERTOOLS_SERVICE_NAME: "ticklake-bridge",
+        POWERTOOLS_SERVICE_NAME: `${spec.prefix}-bridge`,
+        POWERTOOLS_METRICS_NAMESPACE: spec.prefix,
         NODE_OPTIONS: "--enable-source-maps",
       },
     });
@@ -220,8 +221,9 @@ export class TicklakeStack extends Stack {
       environment: {
         BUCKET_NAME: lake.bucketName,
         TOPIC_ARN: topic.topicArn,
-        POWERTOOLS_SERVICE_NAME: "ticklake-processor",
-        POWERTOOLS_METRICS_NAMESPACE: "ticklake",
+        POWERTOOLS_SERVICE_NAME: `${spec.prefix}-processor`,
+        // One namespace per stack: two stages in an account must not add up their metrics.
+        POWERTOOLS_METRICS_NAMESPACE: spec.prefix,
         NODE_OPTIONS: "--enable-source-maps",
       },
     });
@@ -352,7 +354,7 @@ export class TicklakeStack extends Stack {
     const shipperMetric = (field: string) =>
       new logs.MetricFilter(this, `Shipper${field}`, {
         logGroup: serverLogs,
-        metricNamespace: "ticklake",
+        metricNamespace: spec.prefix,
         metricName: `Shipper${field[0]?.toUpperCase()}${field.slice(1)}`,
         filterPattern: logs.FilterPattern.exists(`$.shipper.${field}`),
         metricValue: `$.shipper.${field}`,
@@ -444,9 +446,9 @@ export class TicklakeStack extends Stack {
         left: ["RecordsStored", "RecordsQuarantined", "ObjectsWritten"].map(
           (metricName) =>
             new cloudwatch.Metric({
-              namespace: "ticklake",
+              namespace: spec.prefix,
               metricName,
-              dimensionsMap: { service: "ticklake-processor" },
+              dimensionsMap: { service: `${spec.prefix}-processor` },
               statistic: "Sum",
               period: Duration.minutes(1),
             }),

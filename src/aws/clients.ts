@@ -5,6 +5,7 @@
  */
 import { Agent } from "node:http";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -41,6 +42,8 @@ export interface AwsClients {
   readonly s3: S3Client;
   /** For reading the deployed stack's outputs; always the real AWS endpoint. */
   readonly cloudformation: CloudFormationClient;
+  /** Metrics of a deployed stack (`status --target aws`); never local. */
+  readonly cloudwatch: CloudWatchClient;
   destroy(): void;
 }
 
@@ -52,6 +55,7 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     sns: SNSClient;
     s3: S3Client;
     cloudformation: CloudFormationClient;
+    cloudwatch: CloudWatchClient;
   }> = {};
   const common = (service: Service) => {
     const endpoint = options.endpoints?.[service];
@@ -100,6 +104,14 @@ export function createClients(options: ClientOptions = {}): AwsClients {
           : {}),
       });
       return made.s3;
+    },
+    get cloudwatch() {
+      made.cloudwatch ??= new CloudWatchClient({
+        ...(options.region ? { region: options.region } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+        maxAttempts: options.maxAttempts ?? 3,
+      });
+      return made.cloudwatch;
     },
     get cloudformation() {
       made.cloudformation ??= new CloudFormationClient({

@@ -6,6 +6,8 @@ import { queueDepth } from "../aws/deployed-pipeline.ts";
 import { ObjectSync } from "../aws/object-sync.ts";
 import { redrive } from "../aws/redrive.ts";
 import { replay } from "../aws/replay.ts";
+import { readStackOutputs } from "../aws/stack-outputs.ts";
+import { stageTotals } from "../aws/stage-metrics.ts";
 import { ConfigError, TicklakeError } from "../core/errors.ts";
 import { resourceSpec } from "../core/spec.ts";
 import { provision } from "../local/provisioner.ts";
@@ -242,16 +244,30 @@ awsNameOptions(
 program
   .command("status")
   .description(
-    "counts per stage (from a running up), queue depths, the DLQ, objects in the lake and quarantine",
+    "counts per stage (from a running up, or on AWS from CloudWatch), queue depths, the DLQ, objects in the lake and quarantine",
   )
   .addOption(targetOption())
   .addOption(stackOption())
+  .option("--since <time>", "with --target aws: the window of the counts per stage", "1h")
   .option("--json", "print JSON", false)
-  .action(async (raw: { target: Target; stack: string; json: boolean }) => {
+  .action(async (raw: { target: Target; stack: string; json: boolean; since: string }) => {
+    const now = Date.now();
+    const sinceMs = instant("since", raw.since, now);
     const target = await resolveTarget({ target: raw.target, stateDir: stateDir(), stack: raw.stack });
     try {
       const pipeline = raw.target === "local" ? await pipelineSnapshot(stateDir()) : undefined;
-      const result = await status(target, raw.target !== "aws", pipeline);
+      let deployed: (Awaited<ReturnType<typeof stageTotals>> & { windowSeconds: number }) | undefined;
+      if (raw.target === "aws") {
+        const outputs = await readStackOutputs(target.clients, raw.stack);
+        const scope = {
+          prefix: raw.stack,
+          streamName: outputs.StreamName,
+          topicName: outputs.TopicArn.slice(outputs.TopicArn.lastIndexOf(":") + 1),
+        };
+        const totals = await stageTotals(target.clients.cloudwatch, scope, sinceMs, now);
+        deployed = { ...totals, windowSeconds: Math.round((now - sinceMs) / 1000) };
+      }
+      const result = await status(target, raw.target !== "aws", pipeline, deployed);
       process.stdout.write(`${raw.json ? JSON.stringify(result) : formatStatus(result)}\n`);
       // A non-empty DLQ is worth an exit status: scripts and cron can alert on it.
       process.exitCode = result.dlq.visible + result.dlq.inFlight > 0 ? 1 : 0;

@@ -4,12 +4,15 @@
  */
 import { queueDepth } from "../aws/deployed-pipeline.ts";
 import { countObjects } from "../aws/lake-mirror.ts";
+import type { StageTotals } from "../aws/stage-metrics.ts";
 import { LAKE_PREFIX, QUARANTINE_PREFIX } from "../core/layout.ts";
 import type { PipelineSnapshot } from "../dashboard/monitor.ts";
 import { readUpInfo } from "../local/state.ts";
 import type { ResolvedTarget } from "./targets.ts";
 
 export interface Status {
+  /** On AWS: counts per stage over the last `windowSeconds`, from CloudWatch. */
+  deployed?: StageTotals & { windowSeconds: number };
   /** Counts per stage from the running `ticklake up`, when one runs on this state folder. */
   pipeline?: PipelineSnapshot;
   queue: { visible: number; inFlight: number };
@@ -33,6 +36,7 @@ export async function status(
   target: ResolvedTarget,
   listObjects: boolean,
   pipeline?: PipelineSnapshot,
+  deployed?: Status["deployed"],
 ): Promise<Status> {
   const { queue, dlq } = await target.queueUrls();
   const [queueDepthNow, dlqDepth] = await Promise.all([
@@ -41,6 +45,7 @@ export async function status(
   ]);
   return {
     ...(pipeline ? { pipeline } : {}),
+    ...(deployed ? { deployed } : {}),
     queue: queueDepthNow,
     dlq: dlqDepth,
     lakeObjects: listObjects ? await countObjects(target.clients.s3, target.bucket, LAKE_PREFIX) : undefined,
@@ -60,7 +65,11 @@ export function formatStatus(s: Status): string {
         `stages       produced ${n(p.stages.produced)} → in stream ${n(p.stages.inStream)} → bridged ${n(p.stages.bridged)} → queued ${n(p.stages.queued)}+${n(p.stages.inFlight)} → stored ${n(p.stages.stored)} (+${n(p.stages.quarantined)} quarantined) → notified ${n(p.stages.notified)} objects`,
         `rates        produced ${n(p.rates.produced)}/s, stored ${n(p.rates.stored)}/s; latency p50 ${n(p.latency.p50Ms)} ms, p99 ${n(p.latency.p99Ms)} ms`,
       ]
-    : ["stages       no `ticklake up` running here: counts per stage come from the running pipeline"];
+    : s.deployed
+      ? [
+          `stages       last ${Math.round(s.deployed.windowSeconds / 60)} min (CloudWatch): ${n(s.deployed.kinesisRecordsIn)} Kinesis records in → bridged ${n(s.deployed.bridged)} → stored ${n(s.deployed.stored)} (+${n(s.deployed.quarantined)} quarantined) in ${n(s.deployed.objectsWritten)} objects → ${n(s.deployed.notifications)} notifications`,
+        ]
+      : ["stages       no `ticklake up` running here: counts per stage come from the running pipeline"];
   return [
     ...stages,
     `queue        ${s.queue.visible} waiting, ${s.queue.inFlight} in flight`,

@@ -4,6 +4,7 @@
  * conditional writes make those duplicates harmless.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { KinesisStreamEvent } from "aws-lambda";
 import { createClients, endpointsFromEnv } from "../aws/clients.ts";
 import { packedBodyLimit, type SendStats, sendPackedMessages } from "../aws/sqs.ts";
@@ -16,6 +17,8 @@ export interface BridgeDeps {
   maxMessageBytes: number;
   send(messages: readonly PackedMessage[]): Promise<SendStats>;
   logger: Logger;
+  /** EMF metrics: records bridged and messages sent, per invocation. */
+  metrics?: Metrics;
 }
 
 export interface BridgeResult extends SendStats {
@@ -66,6 +69,11 @@ export function makeBridgeHandler(deps: BridgeDeps) {
     );
     const sent = await deps.send(messages);
     const records = messages.reduce((sum, message) => sum + message.records.length, 0);
+    if (deps.metrics) {
+      deps.metrics.addMetric("RecordsBridged", MetricUnit.Count, records);
+      deps.metrics.addMetric("MessagesSent", MetricUnit.Count, messages.length);
+      deps.metrics.publishStoredMetrics();
+    }
     deps.logger.debug("bridged", {
       kinesisRecords: event.Records.length,
       records,
@@ -85,7 +93,11 @@ export const handler = (event: KinesisStreamEvent) => {
     cached = makeBridgeHandler({
       maxMessageBytes: config.MAX_MESSAGE_BYTES,
       send: (messages) => sendPackedMessages(clients.sqs, config.QUEUE_URL, messages),
-      logger: new Logger({ serviceName: "ticklake-bridge" }),
+      logger: new Logger({ serviceName: config.POWERTOOLS_SERVICE_NAME }),
+      metrics: new Metrics({
+        namespace: config.POWERTOOLS_METRICS_NAMESPACE,
+        serviceName: config.POWERTOOLS_SERVICE_NAME,
+      }),
     });
   }
   return cached(event);

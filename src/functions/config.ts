@@ -5,13 +5,24 @@
 import { z } from "zod";
 import { readConfig } from "../core/config.ts";
 
+/** Powertools' own settings: the metric namespace is the stack's, so stages stay apart. */
+const Observability = (service: string) => ({
+  POWERTOOLS_SERVICE_NAME: z.string().min(1).max(255).default(service),
+  POWERTOOLS_METRICS_NAMESPACE: z
+    .string()
+    .regex(/^[\w.\-/#:]{1,255}$/, "must be a CloudWatch namespace")
+    .default("ticklake"),
+});
+
 export const BridgeConfig = z.object({
+  ...Observability("ticklake-bridge"),
   QUEUE_URL: z.url({ message: "must be an SQS queue URL" }),
   MAX_MESSAGE_BYTES: z.coerce.number().int().min(1_024).max(1_048_576).default(1_048_576),
 });
 export type BridgeConfig = z.infer<typeof BridgeConfig>;
 
 export const ProcessorConfig = z.object({
+  ...Observability("ticklake-processor"),
   BUCKET_NAME: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
   TOPIC_ARN: z
     .string()

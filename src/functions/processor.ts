@@ -99,8 +99,11 @@ export const handler = (event: SQSEvent, context?: Context) => {
       bucket: config.BUCKET_NAME,
       putObjectIfAbsent: (plan) => putObjectIfAbsent(clients.s3, config.BUCKET_NAME, plan),
       publish: (manifest) => publishManifest(clients.sns, config.TOPIC_ARN, manifest),
-      logger: new Logger({ serviceName: "ticklake-processor" }),
-      metrics: new Metrics({ namespace: "ticklake", serviceName: "ticklake-processor" }),
+      logger: new Logger({ serviceName: config.POWERTOOLS_SERVICE_NAME }),
+      metrics: new Metrics({
+        namespace: config.POWERTOOLS_METRICS_NAMESPACE,
+        serviceName: config.POWERTOOLS_SERVICE_NAME,
+      }),
     });
   }
   return cached(event, context);

@@ -56,6 +56,21 @@ describe("TicklakeStack", () => {
     }
   });
 
+  it("keeps each stage's metrics apart: the namespace and service names carry the stack's prefix", () => {
+    const services = Object.values(template.findResources("AWS::Lambda::Function")).map(
+      (fn) => fn.Properties.Environment?.Variables,
+    );
+    expect(services.map((v) => [v?.POWERTOOLS_SERVICE_NAME, v?.POWERTOOLS_METRICS_NAMESPACE]).sort()).toEqual(
+      [
+        [`${spec.prefix}-bridge`, spec.prefix],
+        [`${spec.prefix}-processor`, spec.prefix],
+      ],
+    );
+    for (const filter of Object.values(template.findResources("AWS::Logs::MetricFilter"))) {
+      expect(filter.Properties.MetricTransformations[0].MetricNamespace).toBe(spec.prefix);
+    }
+  });
+
   it("feeds the bridge from the stream with the spec's batching, retries until records expire, and an on-failure destination", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       BatchSize: spec.bridge.batchSize,
