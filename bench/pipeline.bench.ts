@@ -140,7 +140,7 @@ async function step(rate: number, seconds: number) {
   });
   const producedUntil = Date.now();
   const flushed = await until(() => shipper.buffered === 0, DRAIN_TIMEOUT_MS);
-  const drained = flushed && (await pipeline.drain(DRAIN_TIMEOUT_MS));
+  const drained = flushed && (await pipeline.drain(DRAIN_TIMEOUT_MS, shipper.stats.sent));
   clearInterval(sampler);
   const after = counters();
   const used = delta(after, before);
@@ -253,8 +253,8 @@ const n = (value: number) => value.toLocaleString("en-US");
 const md = [
   `Raw PutRecords ceiling of the Kinesis emulator (same run): **${n(ceiling)} records/s**. Highest sustained end-to-end rate: **${n(output.maxSustainedPerSecond)} events/s** = ${output.maxSustainedRatioToCeiling} × the ceiling.`,
   "",
-  "| offered events/s | seconds | produced | stored unique | lost | duplicates | end-to-end events/s | p50 ms | p99 ms | shipper/s | bridge/s | processor/s | objects/s | sustained |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| offered events/s | seconds | produced | stored unique | lost | duplicates | end-to-end events/s | ÷ ceiling | p50 ms | p99 ms | shipper/s | bridge/s | processor/s | objects/s | sustained |",
+  `|${" --- |".repeat(15)}`,
   ...steps.map((s) =>
     [
       n(s.offeredPerSecond),
@@ -264,6 +264,7 @@ const md = [
       s.lost,
       s.duplicates,
       n(s.endToEndPerSecond),
+      (s.endToEndPerSecond / Math.max(1, ceiling)).toFixed(3),
       n(s.latencyMs.p50),
       n(s.latencyMs.p99),
       n(s.stagePerSecond.shipper),

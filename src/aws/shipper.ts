@@ -388,7 +388,8 @@ export class KinesisShipper implements LogShipper {
             if (match) found.add(match);
           }
         }
-        if ((page.Records ?? []).length === 0 || page.MillisBehindLatest === 0) break;
+        // Read to an empty page: MillisBehindLatest is not reliable everywhere (kinesalite: always 0).
+        if ((page.Records ?? []).length === 0) break;
       }
     }
     if (found.size === 0) return;

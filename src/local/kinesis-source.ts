@@ -143,11 +143,9 @@ export class KinesisSource {
       try {
         iterator ??= await this.#iterator(shardId);
         const readStartedAt = Date.now();
+        const limit = Math.min(10_000, options.batchSize - buffer.length);
         const result = await options.kinesis.send(
-          new GetRecordsCommand({
-            ShardIterator: iterator,
-            Limit: Math.min(10_000, options.batchSize - buffer.length),
-          }),
+          new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }),
         );
         iterator = result.NextShardIterator;
         const records = result.Records ?? [];
@@ -166,7 +164,8 @@ export class KinesisSource {
             throw error;
           }
         }
-        const atTip = records.length === 0 || result.MillisBehindLatest === 0;
+        // A full page may have more behind it: kinesalite reports MillisBehindLatest 0 always.
+        const atTip = records.length === 0 || (result.MillisBehindLatest === 0 && records.length < limit);
         if (buffer.length === 0 && atTip) this.#atTipSince.set(shardId, readStartedAt);
         if (!iterator) return; // the shard was closed by a reshard
         if (records.length === 0) await sleep(options.idlePollMs ?? 250);

@@ -290,10 +290,11 @@ export class LocalPipeline implements PipelineView {
 
   /**
    * Waits until everything in the stream has been bridged, processed and announced: the
-   * bridge is at every shard's tip, the queue is empty, and the notification queue is empty.
+   * bridge is at every shard's tip (and has delivered at least `produced` records), the queue
+   * is empty, and the notification queue is empty.
    * Returns false when `timeoutMs` passes first.
    */
-  async drain(timeoutMs: number): Promise<boolean> {
+  async drain(timeoutMs: number, produced = 0): Promise<boolean> {
     const startedAt = Date.now();
     const deadline = startedAt + timeoutMs;
     let quietRounds = 0;
@@ -303,8 +304,10 @@ export class LocalPipeline implements PipelineView {
         queueDepth(this.clients, this.resources.monitorQueueUrl),
       ]);
       const idle =
-        // What was in the stream when the drain began has been read and delivered.
+        // What was in the stream when the drain began has been read and delivered, and at
+        // least as much as the caller knows was produced.
         this.bridge.caughtUpSince(startedAt) &&
+        this.bridge.stats.recordsDelivered >= produced &&
         queue.visible + queue.inFlight === 0 &&
         this.processor.inFlight === 0 &&
         notifications.visible + notifications.inFlight === 0;
