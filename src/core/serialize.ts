@@ -8,6 +8,7 @@
 import type { Envelope, EnvelopeSource } from "./events.ts";
 
 /** Characters JSON.stringify escapes: quote, backslash, controls, and lone surrogates. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 const str = (value: string): string => (NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`);
