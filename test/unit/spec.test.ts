@@ -41,7 +41,20 @@ describe("function configuration", () => {
   };
 
   it("reads and defaults settings", () => {
-    expect(readConfig(ProcessorConfig, good)).toEqual(good);
+    expect(readConfig(ProcessorConfig, good)).toEqual({
+      ...good,
+      POWERTOOLS_SERVICE_NAME: "ticklake-processor",
+      POWERTOOLS_METRICS_NAMESPACE: "ticklake",
+    });
+    const staged = {
+      ...good,
+      POWERTOOLS_SERVICE_NAME: "ticklake-dev-processor",
+      POWERTOOLS_METRICS_NAMESPACE: "ticklake-dev",
+    };
+    expect(readConfig(ProcessorConfig, staged)).toEqual(staged);
+    expect(() => readConfig(ProcessorConfig, { ...good, POWERTOOLS_METRICS_NAMESPACE: "no spaces" })).toThrow(
+      /POWERTOOLS_METRICS_NAMESPACE must be a CloudWatch namespace/,
+    );
   });
 
   it("names the variable, the value and what is allowed", () => {
