@@ -45,6 +45,8 @@ export function storedRangeOf(key: string): StoredRange | undefined {
 /** Stored ranges by shard and dataset, sorted, each range once. */
 export class StoredRanges {
   readonly #ranges = new Map<string, StoredRange[]>();
+  /** `slot/first/last` of every range held, so that each is added once. */
+  readonly #seen = new Set<string>();
   #sorted = true;
 
   static fromKeys(keys: Iterable<string>): StoredRanges {
@@ -58,17 +60,18 @@ export class StoredRanges {
 
   add(range: StoredRange): void {
     const slot = `${range.shardId}/${range.dataset}`;
-    const list = this.#ranges.get(slot) ?? [];
     // A message split over hours, or into lake and quarantine, has several objects.
-    if (!list.some((r) => r.firstSeq === range.firstSeq && r.lastSeq === range.lastSeq)) list.push(range);
+    const id = `${slot}/${range.firstSeq}/${range.lastSeq}`;
+    if (this.#seen.has(id)) return;
+    this.#seen.add(id);
+    const list = this.#ranges.get(slot) ?? [];
+    list.push(range);
     this.#ranges.set(slot, list);
     this.#sorted = false;
   }
 
   get size(): number {
-    let count = 0;
-    for (const list of this.#ranges.values()) count += list.length;
-    return count;
+    return this.#seen.size;
   }
 
   /** The stored range of this shard and dataset that holds `seq`, if any. */
