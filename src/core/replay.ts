@@ -70,10 +70,6 @@ export class StoredRanges {
     this.#sorted = false;
   }
 
-  get size(): number {
-    return this.#seen.size;
-  }
-
   /** The stored range of this shard and dataset that holds `seq`, if any. */
   find(shardId: string, dataset: string, seq: string): StoredRange | undefined {
     if (!this.#sorted) {
