@@ -74,6 +74,12 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     };
   };
   const local = (service: Service) => options.endpoints?.[service] !== undefined;
+  // Services ticklake only uses on AWS (stack outputs, metrics): no local endpoint, no handler.
+  const awsOnly = {
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    maxAttempts: options.maxAttempts ?? 3,
+  };
   return {
     get kinesis() {
       made.kinesis ??= new KinesisClient(common("kinesis"));
@@ -106,19 +112,11 @@ export function createClients(options: ClientOptions = {}): AwsClients {
       return made.s3;
     },
     get cloudwatch() {
-      made.cloudwatch ??= new CloudWatchClient({
-        ...(options.region ? { region: options.region } : {}),
-        ...(options.credentials ? { credentials: options.credentials } : {}),
-        maxAttempts: options.maxAttempts ?? 3,
-      });
+      made.cloudwatch ??= new CloudWatchClient(awsOnly);
       return made.cloudwatch;
     },
     get cloudformation() {
-      made.cloudformation ??= new CloudFormationClient({
-        ...(options.region ? { region: options.region } : {}),
-        ...(options.credentials ? { credentials: options.credentials } : {}),
-        maxAttempts: options.maxAttempts ?? 3,
-      });
+      made.cloudformation ??= new CloudFormationClient(awsOnly);
       return made.cloudformation;
     },
     destroy() {
