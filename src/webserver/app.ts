@@ -50,6 +50,11 @@ function parameter<T>(name: string, value: unknown, schema: z.ZodType<T>, allowe
 const Pair = z.enum(FX_PAIRS);
 const Currency = z.enum(CURRENCIES);
 const Ticker = z.string().regex(/^[A-Z]{1,5}(\.[A-Z])?$/);
+const PairCode = z.string().regex(/^[A-Z]{6}$/);
+const StreamSymbols = z
+  .array(z.string().regex(/^[A-Z]{1,6}(\.[A-Z])?$/))
+  .min(1)
+  .max(50);
 const Limit = z.coerce.number().int().min(1).max(100);
 const Offset = z.coerce.number().int().min(0).max(10_000);
 const BarLimit = z.coerce.number().int().min(1).max(120);
@@ -199,10 +204,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
               parameter(
                 "symbols",
                 String(query.symbols).toUpperCase().split(","),
-                z
-                  .array(z.string().regex(/^[A-Z]{1,6}(\.[A-Z])?$/))
-                  .min(1)
-                  .max(50),
+                StreamSymbols,
                 "a comma-separated list of up to 50 tickers or pairs",
               ),
             );
@@ -263,12 +265,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     { schema: doc("A pair's quote", { params: z.object({ pair: z.string() }) }) },
     async (request) => {
       const { pair: raw } = request.params as { pair: string };
-      const pair = parameter(
-        "pair",
-        raw.toUpperCase(),
-        z.string().regex(/^[A-Z]{6}$/),
-        "six letters, e.g. EURUSD",
-      );
+      const pair = parameter("pair", raw.toUpperCase(), PairCode, "six letters, e.g. EURUSD");
       const known = Pair.safeParse(pair);
       if (!known.success) throw unknownSymbol("FX pair", pair);
       return serve(request, envelopeOf("fx.quote", feed.simulator.fxQuote(known.data), source, at()));
