@@ -57,8 +57,9 @@ describe("recovery after an unclean stop", () => {
 
     // The processor stops taking messages; the bridge goes on: the queue fills.
     await run.pipeline.processor.stop();
-    const startedAt = Date.now();
     const second = await ship(300, 10_000);
+    // Marked once Kinesis holds them: a read of the tip that starts later has seen them.
+    const startedAt = Date.now();
     await eventually(
       async () => (run.pipeline.bridge.caughtUpSince(startedAt) ? true : undefined),
       30_000,
