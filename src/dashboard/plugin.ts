@@ -55,6 +55,11 @@ function streamSnapshots(monitor: PipelineMonitor, raw: import("node:http").Serv
 
 export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Promise<void> {
   await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: "/dashboard/", decorateReply: false });
+  // Open pages hold their streams open: a stop ends them first, or closing would wait for them.
+  const openStreams = new Set<() => void>();
+  app.addHook("preClose", async () => {
+    for (const end of openStreams) end();
+  });
   // The page loads nothing from elsewhere and runs no inline script.
   app.addHook("onSend", async (request, reply) => {
     if (request.url.startsWith("/dashboard/")) {
@@ -89,7 +94,12 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       const monitor = deps.monitor;
       if (!monitor) throw noPipeline();
       reply.hijack();
-      const end = streamSnapshots(monitor, reply.raw, request.id);
+      const stop = streamSnapshots(monitor, reply.raw, request.id);
+      const end = () => {
+        openStreams.delete(end);
+        stop();
+      };
+      openStreams.add(end);
       request.raw.once("close", end);
     },
   );

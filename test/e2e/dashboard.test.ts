@@ -92,7 +92,6 @@ describe("the dashboard in a browser", () => {
       await mkdir(new URL("../../test-results/", import.meta.url), { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       expect(errors).toEqual([]);
-      await page.close();
 
       // Another terminal's `ticklake status` shows the same counts per stage.
       const status = await runCli(["--state-dir", state.dir, "status", "--json"]);
@@ -104,8 +103,10 @@ describe("the dashboard in a browser", () => {
         /^stages {7}produced [\d,]+ → in stream/m,
       );
 
+      // Ctrl-C with the page still open: its streams end, and up drains and exits.
       run.child.kill("SIGINT");
       expect(await run.exit, run.output.join("\n")).toBe(0);
+      await page.close();
       // Stopped: status no longer finds a running pipeline to ask.
       await expect(access(join(state.dir, "up.json"))).rejects.toThrow(/ENOENT/);
       expect(summaryOf(run)["produced + other = stored + quarantined"]).toBe("ok");
