@@ -360,6 +360,16 @@ export class TicklakeStack extends Stack {
         metricValue: `$.shipper.${field}`,
       }).metric({ statistic: "Maximum", period: Duration.minutes(1) });
 
+    /** Alarms as soon as a queue that should stay empty holds a message. */
+    const queueNotEmpty = (id: string, queue: sqs.IQueue, alarmDescription: string) =>
+      new cloudwatch.Alarm(this, id, {
+        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        alarmDescription,
+      });
+
     const alarms = [
       new cloudwatch.Alarm(this, "BridgeIteratorAge", {
         metric: bridge.metric("IteratorAge", { statistic: "Maximum", period: Duration.minutes(1) }),
@@ -367,20 +377,16 @@ export class TicklakeStack extends Stack {
         evaluationPeriods: 5,
         alarmDescription: "The bridge is more than a minute behind the stream for 5 minutes.",
       }),
-      new cloudwatch.Alarm(this, "DlqNotEmpty", {
-        metric: dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        alarmDescription: "Packed messages reached the DLQ: see docs/operations.md, then `ticklake redrive`.",
-      }),
-      new cloudwatch.Alarm(this, "BridgeFailuresNotEmpty", {
-        metric: bridgeFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        alarmDescription: "The bridge gave up on stream records (they aged out).",
-      }),
+      queueNotEmpty(
+        "DlqNotEmpty",
+        dlq,
+        "Packed messages reached the DLQ: see docs/operations.md, then `ticklake redrive`.",
+      ),
+      queueNotEmpty(
+        "BridgeFailuresNotEmpty",
+        bridgeFailures,
+        "The bridge gave up on stream records (they aged out).",
+      ),
       ...[bridge, processor].flatMap((fn, i) => {
         const name = i === 0 ? "Bridge" : "Processor";
         return [

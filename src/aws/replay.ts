@@ -3,21 +3,13 @@
  * message queue again, planned against the keys the lake holds (src/core/replay.ts) so that
  * the processor's conditional writes leave no duplicate behind.
  */
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type KinesisClient,
-  ListShardsCommand,
-  type Shard,
-} from "@aws-sdk/client-kinesis";
-import { deaggregate } from "../core/aggregation.ts";
-import { sleep } from "../core/backoff.ts";
 import { LAKE_PREFIX, QUARANTINE_PREFIX } from "../core/layout.ts";
 import { compareSequenceNumbers, type PackOptions, type StreamRecord } from "../core/packing.ts";
 import { cleanPrefixLength, planReplay, StoredRanges, storedRangeOf } from "../core/replay.ts";
 import type { AwsClients } from "./clients.ts";
 import { listObjectPages } from "./lake-mirror.ts";
 import { packedBodyLimit, sendPackedMessages } from "./sqs.ts";
+import { type ShardStart, shardIds, shardPages, userRecords } from "./stream-reader.ts";
 
 /** Where each shard's replay starts: at a time, or just after a sequence number per shard. */
 export type ReplayStart = { atMs: number } | { afterSequence: Readonly<Record<string, string | undefined>> };
@@ -52,19 +44,6 @@ export interface ReplayReport {
 /** Records planned in pieces of about this many, so memory stays bounded on long spans. */
 const PIECE_RECORDS = 20_000;
 
-async function listShards(kinesis: KinesisClient, streamName: string): Promise<Shard[]> {
-  const shards: Shard[] = [];
-  let token: string | undefined;
-  do {
-    const page = await kinesis.send(
-      new ListShardsCommand(token ? { NextToken: token } : { StreamName: streamName }),
-    );
-    shards.push(...(page.Shards ?? []));
-    token = page.NextToken;
-  } while (token);
-  return shards;
-}
-
 /** Every object key under lake/ and quarantine/, as the ranges of the messages stored. */
 async function storedRanges(
   clients: AwsClients,
@@ -86,7 +65,7 @@ async function storedRanges(
 
 export async function replay(clients: AwsClients, options: ReplayOptions): Promise<ReplayReport> {
   const { ranges, objects } = await storedRanges(clients, options.bucket);
-  const shards = await listShards(clients.kinesis, options.streamName);
+  const shards = await shardIds(clients.kinesis, options.streamName);
   const report: ReplayReport = {
     shards: shards.length,
     storedObjects: objects,
@@ -114,8 +93,7 @@ export async function replay(clients: AwsClients, options: ReplayOptions): Promi
     report.messages += plan.messages.length;
   };
 
-  for (const shard of shards) {
-    const shardId = shard.ShardId ?? "";
+  for (const shardId of shards) {
     const pack: PackOptions = {
       stream: options.streamName,
       shardId,
@@ -129,26 +107,16 @@ export async function replay(clients: AwsClients, options: ReplayOptions): Promi
       continue;
     }
     const after = "afterSequence" in from ? from.afterSequence[shardId] : undefined;
-    const { ShardIterator } = await clients.kinesis.send(
-      new GetShardIteratorCommand({
-        StreamName: options.streamName,
-        ShardId: shardId,
-        ...("atMs" in from
-          ? { ShardIteratorType: "AT_TIMESTAMP", Timestamp: new Date(from.atMs) }
-          : after
-            ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: after }
-            : { ShardIteratorType: "TRIM_HORIZON" }),
-      }),
-    );
-    let iterator = ShardIterator;
+    const start: ShardStart =
+      "atMs" in from
+        ? { ShardIteratorType: "AT_TIMESTAMP", Timestamp: new Date(from.atMs) }
+        : after
+          ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: after }
+          : { ShardIteratorType: "TRIM_HORIZON" };
     let buffer: StreamRecord[] = [];
     let reachedEnd = false;
-    while (iterator && !reachedEnd) {
-      const page = await clients.kinesis.send(
-        new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }),
-      );
-      iterator = page.NextShardIterator;
-      for (const record of page.Records ?? []) {
+    for await (const page of shardPages(clients.kinesis, options.streamName, shardId, start)) {
+      for (const record of page) {
         const arrivalMs = record.ApproximateArrivalTimestamp?.getTime() ?? 0;
         const sequenceNumber = record.SequenceNumber ?? "";
         if (
@@ -158,23 +126,13 @@ export async function replay(clients: AwsClients, options: ReplayOptions): Promi
           reachedEnd = true;
           break;
         }
-        const user = deaggregate({
-          sequenceNumber,
-          partitionKey: record.PartitionKey ?? "",
-          arrivalMs,
-          data: record.Data ?? new Uint8Array(),
-        });
+        const user = userRecords(record);
         buffer.push(...user);
         report.read += user.length;
         if (span !== undefined && "atMs" in from) {
           shardDone.set(shardId, Math.min(1, Math.max(0, (arrivalMs - from.atMs) / span)));
         }
         if (through !== undefined && sequenceNumber === through) reachedEnd = true;
-      }
-      if ((page.Records ?? []).length === 0) {
-        if ((page.MillisBehindLatest ?? 0) === 0) reachedEnd = true;
-        // An empty page behind the tip: a gap in the shard. Stay under 5 reads a second.
-        else await sleep(200);
       }
       if (buffer.length >= PIECE_RECORDS) {
         const cut = cleanPrefixLength(buffer, ranges, pack, PIECE_RECORDS);
@@ -184,6 +142,7 @@ export async function replay(clients: AwsClients, options: ReplayOptions): Promi
         }
       }
       progress();
+      if (reachedEnd) break;
     }
     if (buffer.length > 0) await send(buffer, pack);
     shardDone.set(shardId, 1);

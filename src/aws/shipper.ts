@@ -16,20 +16,14 @@
  *   with `maxAttempts: 1`: the SDK's own retries of such a call would be invisible here.
  */
 import { createHash } from "node:crypto";
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type KinesisClient,
-  ListShardsCommand,
-  PutRecordsCommand,
-  type PutRecordsRequestEntry,
-} from "@aws-sdk/client-kinesis";
-import { aggregate, aggregatedSize, deaggregate } from "../core/aggregation.ts";
+import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";
+import { aggregate, aggregatedSize } from "../core/aggregation.ts";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
 import { TicklakeError } from "../core/errors.ts";
 import type { Envelope } from "../core/events.ts";
 import { serializeEnvelope } from "../core/serialize.ts";
 import { DiskSpool, type SpooledRecord } from "./spool.ts";
+import { type ShardStart, shardIds, shardPages, userRecords } from "./stream-reader.ts";
 
 export class ShipperFullError extends TicklakeError {
   constructor(where: string) {
@@ -357,39 +351,22 @@ export class KinesisShipper implements LogShipper {
     const byContent = new Map<string, SpooledRecord[]>();
     for (const record of unsure.records) {
       const key = contentKey(record.data);
-      byContent.set(key, [...(byContent.get(key) ?? []), record]);
+      const same = byContent.get(key);
+      if (same) same.push(record);
+      else byContent.set(key, [record]);
     }
     const { kinesis, streamName } = this.#options;
     const found = new Set<SpooledRecord>();
-    const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
-    for (const shard of Shards) {
-      let iterator = (
-        await kinesis.send(
-          new GetShardIteratorCommand({
-            StreamName: streamName,
-            ShardId: shard.ShardId,
-            ShardIteratorType: "AT_TIMESTAMP",
-            Timestamp: new Date(unsure.sinceMs - ARRIVAL_CLOCK_SKEW_MS),
-          }),
-        )
-      ).ShardIterator;
-      while (iterator) {
-        const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-        iterator = page.NextShardIterator;
-        for (const record of page.Records ?? []) {
-          const users = deaggregate({
-            sequenceNumber: record.SequenceNumber ?? "",
-            partitionKey: record.PartitionKey ?? "",
-            arrivalMs: record.ApproximateArrivalTimestamp?.getTime() ?? 0,
-            data: record.Data ?? new Uint8Array(),
-          });
-          for (const user of users) {
-            const match = byContent.get(contentKey(user.data))?.find((candidate) => !found.has(candidate));
-            if (match) found.add(match);
-          }
+    const start: ShardStart = {
+      ShardIteratorType: "AT_TIMESTAMP",
+      Timestamp: new Date(unsure.sinceMs - ARRIVAL_CLOCK_SKEW_MS),
+    };
+    for (const shardId of await shardIds(kinesis, streamName)) {
+      for await (const page of shardPages(kinesis, streamName, shardId, start)) {
+        for (const user of page.flatMap(userRecords)) {
+          const match = byContent.get(contentKey(user.data))?.find((candidate) => !found.has(candidate));
+          if (match) found.add(match);
         }
-        // Read to an empty page: MillisBehindLatest is not reliable everywhere (kinesalite: always 0).
-        if ((page.Records ?? []).length === 0) break;
       }
     }
     if (found.size === 0) return;

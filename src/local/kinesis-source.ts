@@ -9,9 +9,9 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
   type KinesisClient,
-  ListShardsCommand,
 } from "@aws-sdk/client-kinesis";
 import type { KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import { shardIds } from "../aws/stream-reader.ts";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
 import type { CheckpointStore } from "./checkpoints.ts";
 import type { FunctionPool } from "./function-pool.ts";
@@ -78,10 +78,7 @@ export class KinesisSource {
   }
 
   async start(): Promise<void> {
-    const { Shards } = await this.#options.kinesis.send(
-      new ListShardsCommand({ StreamName: this.#options.streamName }),
-    );
-    this.#shards = (Shards ?? []).flatMap((shard) => (shard.ShardId ? [shard.ShardId] : []));
+    this.#shards = await shardIds(this.#options.kinesis, this.#options.streamName);
     this.#running = true;
     this.#loops = this.#shards.map((shardId) => this.#poll(shardId));
   }

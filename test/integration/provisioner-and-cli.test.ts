@@ -1,51 +1,33 @@
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from "@aws-sdk/client-kinesis";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AwsClients } from "../../src/aws/clients.ts";
+import { describe, expect, it } from "vitest";
 import { resourceSpec } from "../../src/core/spec.ts";
-import type { RunningEmulators } from "../../src/local/emulators.ts";
-import { localClients } from "../../src/local/pipeline.ts";
-import { type Provisioned, provision } from "../../src/local/provisioner.ts";
-import { awsCli, emulatorsIn, tempStateDir } from "../support/local-aws.ts";
+import { provision } from "../../src/local/provisioner.ts";
+import { awsCli, provisionedAws } from "../support/local-aws.ts";
 
 describe("provisioner, checked with the AWS CLI as an independent client", () => {
   const spec = resourceSpec({ stage: "clitest" });
-  let state: Awaited<ReturnType<typeof tempStateDir>>;
-  let emulators: RunningEmulators;
-  let clients: AwsClients;
-  let resources: Provisioned;
-
-  beforeAll(async () => {
-    state = await tempStateDir();
-    emulators = await emulatorsIn(state.dir);
-    clients = localClients(emulators.endpoints);
-    resources = await provision(clients, spec);
-  });
-  afterAll(async () => {
-    clients.destroy();
-    await emulators.stop();
-    await state.remove();
-  });
+  const aws = provisionedAws("clitest");
 
   it("is idempotent: a second run finds the same resources", async () => {
-    expect(await provision(clients, spec)).toEqual(resources);
-    const { Shards = [] } = await clients.kinesis.send(
+    expect(await provision(aws.clients, spec)).toEqual(aws.resources);
+    const { Shards = [] } = await aws.clients.kinesis.send(
       new ListShardsCommand({ StreamName: spec.stream.name }),
     );
     expect(Shards).toHaveLength(spec.stream.shardCount);
   });
 
   it("gives the queue its visibility timeout and a redrive policy to the DLQ", async () => {
-    const { Attributes = {} } = await clients.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ["All"] }),
+    const { Attributes = {} } = await aws.clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: aws.resources.queueUrl, AttributeNames: ["All"] }),
     );
     expect(Attributes.VisibilityTimeout).toBe(String(spec.queue.visibilityTimeoutSeconds));
     const cliAttributes = JSON.parse(
-      await awsCli(emulators.endpoints.sqs, [
+      await awsCli(aws.emulators.endpoints.sqs, [
         "sqs",
         "get-queue-attributes",
         "--queue-url",
-        resources.queueUrl,
+        aws.resources.queueUrl,
         "--attribute-names",
         "All",
       ]),
@@ -57,18 +39,18 @@ describe("provisioner, checked with the AWS CLI as an independent client", () =>
   });
 
   it("S3: the CLI uploads, lists and downloads objects in the bucket", async () => {
-    const endpoint = emulators.endpoints.s3;
+    const endpoint = aws.emulators.endpoints.s3;
     await awsCli(
       endpoint,
-      ["s3", "cp", "-", `s3://${resources.bucket}/lake/news/dt=2026-11-26/hour=01/cli.txt`],
+      ["s3", "cp", "-", `s3://${aws.resources.bucket}/lake/news/dt=2026-11-26/hour=01/cli.txt`],
       "from the cli\n",
     );
-    const listing = await awsCli(endpoint, ["s3", "ls", `s3://${resources.bucket}/lake/`, "--recursive"]);
+    const listing = await awsCli(endpoint, ["s3", "ls", `s3://${aws.resources.bucket}/lake/`, "--recursive"]);
     expect(listing).toContain("lake/news/dt=2026-11-26/hour=01/cli.txt");
     const body = await awsCli(endpoint, [
       "s3",
       "cp",
-      `s3://${resources.bucket}/lake/news/dt=2026-11-26/hour=01/cli.txt`,
+      `s3://${aws.resources.bucket}/lake/news/dt=2026-11-26/hour=01/cli.txt`,
       "-",
     ]);
     expect(body).toBe("from the cli\n");
@@ -76,7 +58,7 @@ describe("provisioner, checked with the AWS CLI as an independent client", () =>
 
   it("Kinesis: a record the CLI puts is read back by the SDK", async () => {
     const put = JSON.parse(
-      await awsCli(emulators.endpoints.kinesis, [
+      await awsCli(aws.emulators.endpoints.kinesis, [
         "kinesis",
         "put-record",
         "--stream-name",
@@ -87,7 +69,7 @@ describe("provisioner, checked with the AWS CLI as an independent client", () =>
         Buffer.from("cli-record").toString("base64"),
       ]),
     );
-    const { ShardIterator } = await clients.kinesis.send(
+    const { ShardIterator } = await aws.clients.kinesis.send(
       new GetShardIteratorCommand({
         StreamName: spec.stream.name,
         ShardId: put.ShardId,
@@ -95,25 +77,27 @@ describe("provisioner, checked with the AWS CLI as an independent client", () =>
         StartingSequenceNumber: put.SequenceNumber,
       }),
     );
-    const { Records = [] } = await clients.kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 1 }));
+    const { Records = [] } = await aws.clients.kinesis.send(
+      new GetRecordsCommand({ ShardIterator, Limit: 1 }),
+    );
     expect(Buffer.from(Records[0]?.Data ?? []).toString()).toBe("cli-record");
   });
 
   it("SNS → SQS: a CLI publish reaches the subscriber queue once, raw, and the CLI receives it", async () => {
-    await awsCli(emulators.endpoints.sns, [
+    await awsCli(aws.emulators.endpoints.sns, [
       "sns",
       "publish",
       "--topic-arn",
-      resources.topicArn,
+      aws.resources.topicArn,
       "--message",
       '{"hello":"lake"}',
     ]);
     const received = JSON.parse(
-      await awsCli(emulators.endpoints.sqs, [
+      await awsCli(aws.emulators.endpoints.sqs, [
         "sqs",
         "receive-message",
         "--queue-url",
-        resources.notificationQueueUrl,
+        aws.resources.notificationQueueUrl,
         "--wait-time-seconds",
         "2",
         "--max-number-of-messages",

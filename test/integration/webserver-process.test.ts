@@ -4,39 +4,21 @@
  * on SIGTERM stops, flushing everything it accepted.
  */
 import { spawn } from "node:child_process";
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from "@aws-sdk/client-kinesis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AwsClients } from "../../src/aws/clients.ts";
-import { deaggregate } from "../../src/core/aggregation.ts";
+import { describe, expect, it } from "vitest";
 import { readConfig } from "../../src/core/config.ts";
 import { validateRecord } from "../../src/core/events.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
-import type { RunningEmulators } from "../../src/local/emulators.ts";
 import { TSX_LOADER } from "../../src/local/emulators.ts";
-import { functionEnv, localClients } from "../../src/local/pipeline.ts";
-import { provision } from "../../src/local/provisioner.ts";
+import { functionEnv } from "../../src/local/pipeline.ts";
 import { ServerConfig } from "../../src/webserver/server.ts";
-import { emulatorsIn, eventually, tempStateDir } from "../support/local-aws.ts";
+import { eventually, provisionedAws } from "../support/local-aws.ts";
+import { readStream } from "../support/stream.ts";
 
 const SERVER = new URL("../../src/webserver/server.ts", import.meta.url).pathname;
 
 describe("web server process", () => {
   const spec = resourceSpec({ stage: "server" });
-  let state: Awaited<ReturnType<typeof tempStateDir>>;
-  let emulators: RunningEmulators;
-  let clients: AwsClients;
-
-  beforeAll(async () => {
-    state = await tempStateDir();
-    emulators = await emulatorsIn(state.dir);
-    clients = localClients(emulators.endpoints);
-    await provision(clients, spec);
-  });
-  afterAll(async () => {
-    clients.destroy();
-    await emulators.stop();
-    await state.remove();
-  });
+  const aws = provisionedAws("server");
 
   it("names the setting that is wrong", () => {
     expect(() => readConfig(ServerConfig, { STREAM_NAME: "bad name!" })).toThrow(
@@ -51,13 +33,13 @@ describe("web server process", () => {
     const child = spawn(process.execPath, ["--import", TSX_LOADER, SERVER], {
       env: {
         ...process.env,
-        ...functionEnv(emulators.endpoints, {}),
+        ...functionEnv(aws.emulators.endpoints, {}),
         STREAM_NAME: spec.stream.name,
         PORT: "0",
         HOST: "127.0.0.1",
         TICKS_PER_SECOND: "0",
         METRICS_INTERVAL_MS: "1000",
-        SPOOL_DIR: `${state.dir}/spool`,
+        SPOOL_DIR: `${aws.dir}/spool`,
       },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -84,32 +66,11 @@ describe("web server process", () => {
     expect(await exited).toBe(0);
 
     // 20 responses, each logged as a stock.quote and an http.request: all in the stream, all valid.
-    const { Shards = [] } = await clients.kinesis.send(
-      new ListShardsCommand({ StreamName: spec.stream.name }),
-    );
     const types: string[] = [];
-    for (const shard of Shards) {
-      const { ShardIterator } = await clients.kinesis.send(
-        new GetShardIteratorCommand({
-          StreamName: spec.stream.name,
-          ShardId: shard.ShardId,
-          ShardIteratorType: "TRIM_HORIZON",
-        }),
-      );
-      const { Records = [] } = await clients.kinesis.send(new GetRecordsCommand({ ShardIterator }));
-      const userRecords = Records.flatMap((record) =>
-        deaggregate({
-          sequenceNumber: record.SequenceNumber ?? "",
-          partitionKey: record.PartitionKey ?? "",
-          arrivalMs: 0,
-          data: record.Data ?? new Uint8Array(),
-        }),
-      );
-      for (const record of userRecords) {
-        const verdict = validateRecord(Buffer.from(record.data).toString());
-        expect(verdict.ok).toBe(true);
-        if (verdict.ok) types.push(verdict.event.type);
-      }
+    for (const record of (await readStream(aws.clients.kinesis, spec.stream.name)).records) {
+      const verdict = validateRecord(Buffer.from(record.data).toString());
+      expect(verdict.ok).toBe(true);
+      if (verdict.ok) types.push(verdict.event.type);
     }
     expect(types.filter((t) => t === "stock.quote")).toHaveLength(20);
     expect(types.filter((t) => t === "http.request")).toHaveLength(20);
