@@ -106,10 +106,10 @@ async function ledger(instance: string): Promise<Array<{ id: string; key: string
     `SELECT filename, id, epoch_ms(ts) AS ts FROM read_parquet('${files}', filename = true, union_by_name = true)
      WHERE source_instance = '${instance}'`,
   );
-  const receivedAt = pipeline.notifications.receivedAt;
+  const { received } = pipeline.notifications;
   return reader.getRowsJS().map(([filename, id, ts]) => {
     const key = String(filename).slice(cacheDir.length + 1);
-    return { id: String(id), key, latencyMs: (receivedAt.get(key) ?? Number.NaN) - Number(ts) };
+    return { id: String(id), key, latencyMs: (received.get(key)?.receivedAtMs ?? Number.NaN) - Number(ts) };
   });
 }
 
@@ -147,16 +147,16 @@ async function step(rate: number, seconds: number) {
 
   const rows = await ledger(instance);
   // Bytes of the step's objects, for the storage line of the cost model.
+  const { received } = pipeline.notifications;
   const keys = new Set(rows.map((row) => row.key));
   let lakeBytes = 0;
-  for (const key of keys) lakeBytes += pipeline.notifications.manifests.get(key)?.bytes ?? 0;
+  for (const key of keys) lakeBytes += received.get(key)?.manifest.bytes ?? 0;
   const unique = new Set(rows.map((row) => row.id)).size;
   const latencies = rows.map((row) => row.latencyMs).filter((ms) => Number.isFinite(ms));
   const steadyFrom = startedAt + WARMUP_SECONDS * 1_000;
   const steadySeconds = (producedUntil - steadyFrom) / 1_000;
-  const receivedAt = pipeline.notifications.receivedAt;
   const deliveredInWindow = rows.filter((row) => {
-    const at = receivedAt.get(row.key) ?? 0;
+    const at = received.get(row.key)?.receivedAtMs ?? 0;
     return at >= steadyFrom && at <= producedUntil;
   }).length;
   const window = samples.filter((s) => s.atMs >= steadyFrom && s.atMs <= producedUntil);

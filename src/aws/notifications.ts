@@ -32,9 +32,8 @@ export class NotificationTap {
   readonly #sqs: SQSClient;
   readonly #queueUrl: string;
   readonly #onManifest: ((manifest: ObjectManifest) => void) | undefined;
-  readonly manifests = new Map<string, ObjectManifest>();
-  /** When each distinct object's first notification arrived, epoch ms. */
-  readonly receivedAt = new Map<string, number>();
+  /** Every distinct object announced, by key, with when its first notification arrived. */
+  readonly received = new Map<string, ReceivedManifest>();
   /** The newest distinct manifests, oldest first, at most RECENT_MANIFESTS. */
   readonly recent: ReceivedManifest[] = [];
   readonly tally: NotificationTally = {
@@ -98,11 +97,10 @@ export class NotificationTap {
       this.tally.unreadable++;
       return;
     }
-    if (this.manifests.has(manifest.key)) return;
-    const receivedAtMs = Date.now();
-    this.manifests.set(manifest.key, manifest);
-    this.receivedAt.set(manifest.key, receivedAtMs);
-    this.recent.push({ manifest, receivedAtMs });
+    if (this.received.has(manifest.key)) return;
+    const entry = { manifest, receivedAtMs: Date.now() };
+    this.received.set(manifest.key, entry);
+    this.recent.push(entry);
     if (this.recent.length > RECENT_MANIFESTS) this.recent.splice(0, this.recent.length - RECENT_MANIFESTS);
     this.tally.objects++;
     if (manifest.kind === "lake") {

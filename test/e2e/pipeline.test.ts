@@ -131,13 +131,13 @@ describe("end to end: web-server logs → Kinesis → bridge → SQS → process
     expect(counts.stored).toBe(first.length);
     expect(counts.quarantined).toBe(MALFORMED.length);
     expect(counts.dlq).toBe(0);
-    const manifests = pipeline.notifications.manifests;
-    expect(new Set(manifests.keys())).toEqual(new Set(afterFirst.keys));
+    const received = pipeline.notifications.received;
+    expect(new Set(received.keys())).toEqual(new Set(afterFirst.keys));
     for (const key of afterFirst.keys) {
       const inObject =
         afterFirst.records.filter((r) => r.key === key).length +
         afterFirst.quarantined.filter((q) => q.key === key).length;
-      expect(manifests.get(key)?.records).toBe(inObject);
+      expect(received.get(key)?.manifest.records).toBe(inObject);
     }
   });
 

@@ -62,7 +62,7 @@ describe("processor against the local S3 and SNS", () => {
     while ((await tap.receiveOnce(0)) > 0) {}
     expect(tap.tally.messages).toBe(3);
     expect(tap.tally.objects).toBe(1);
-    expect(tap.manifests.get(keys[0] ?? "")).toMatchObject({
+    expect(tap.received.get(keys[0] ?? "")?.manifest).toMatchObject({
       kind: "lake",
       records: 50,
       dataset: "fx_quotes",

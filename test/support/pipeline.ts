@@ -53,8 +53,8 @@ export class LocalRun {
   }
 
   #keepNotifications(): void {
-    for (const [key, at] of this.pipeline?.notifications.receivedAt ?? []) {
-      if (!this.notifiedAt.has(key)) this.notifiedAt.set(key, at);
+    for (const [key, { receivedAtMs }] of this.pipeline?.notifications.received ?? []) {
+      if (!this.notifiedAt.has(key)) this.notifiedAt.set(key, receivedAtMs);
     }
   }
 
