@@ -59,6 +59,13 @@ const Limit = z.coerce.number().int().min(1).max(100);
 const Offset = z.coerce.number().int().min(0).max(10_000);
 const BarLimit = z.coerce.number().int().min(1).max(120);
 
+/** A stock ticker from the path: 400 when malformed, 404 when not one the market lists. */
+function knownStock(raw: string): string {
+  const symbol = parameter("symbol", raw.toUpperCase(), Ticker, "1-5 letters, e.g. AAPL");
+  if (!STOCK_SYMBOLS.includes(symbol)) throw unknownSymbol("stock symbol", symbol);
+  return symbol;
+}
+
 /** OpenAPI descriptions of a route's parameters, from the same zod schemas that validate. */
 const doc = (summary: string, shape: { params?: z.ZodObject; querystring?: z.ZodObject }) => ({
   summary,
@@ -276,9 +283,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     "/v1/stocks/:symbol",
     { schema: doc("A stock's quote", { params: z.object({ symbol: z.string() }) }) },
     async (request) => {
-      const { symbol: raw } = request.params as { symbol: string };
-      const symbol = parameter("symbol", raw.toUpperCase(), Ticker, "1-5 letters, e.g. AAPL");
-      if (!STOCK_SYMBOLS.includes(symbol)) throw unknownSymbol("stock symbol", symbol);
+      const symbol = knownStock((request.params as { symbol: string }).symbol);
       return serve(request, envelopeOf("stock.quote", feed.simulator.stockQuote(symbol), source, at()));
     },
   );
@@ -292,10 +297,8 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       }),
     },
     async (request) => {
-      const { symbol: raw } = request.params as { symbol: string };
+      const symbol = knownStock((request.params as { symbol: string }).symbol);
       const query = request.query as Record<string, unknown>;
-      const symbol = parameter("symbol", raw.toUpperCase(), Ticker, "1-5 letters, e.g. AAPL");
-      if (!STOCK_SYMBOLS.includes(symbol)) throw unknownSymbol("stock symbol", symbol);
       const limit = parameter("limit", query.limit ?? 30, BarLimit, "an integer from 1 to 120");
       return { symbol, bars: feed.bars(symbol, limit) };
     },
