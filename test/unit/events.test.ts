@@ -1,5 +1,6 @@
+import { decodeTime, isValid } from "ulid";
 import { describe, expect, it } from "vitest";
-import { claimedDataset, validateRecord } from "../../src/core/events.ts";
+import { claimedDataset, nextId, validateRecord } from "../../src/core/events.ts";
 import { fxQuote, httpRequest, newsArticle, stockQuote } from "../support/factories.ts";
 
 const AT = Date.UTC(2026, 10, 26, 9, 30, 0, 123);
@@ -88,5 +89,34 @@ describe("claimedDataset", () => {
     expect(claimedDataset('{"type":"nope"}')).toBe("_unrecognised");
     expect(claimedDataset("[1,2]")).toBe("_unrecognised");
     expect(claimedDataset("garbage")).toBe("_unrecognised");
+  });
+});
+
+describe("nextId", () => {
+  it("mints valid, strictly increasing ULIDs that carry their millisecond", () => {
+    // Later than any other id this process minted: the generator is one per process.
+    const start = Date.UTC(2030, 0, 1);
+    const ids: string[] = [];
+    const times: number[] = [];
+    // Many ids per millisecond, new milliseconds, and the clock stepping back by 5 ms twice.
+    for (let i = 0; i < 20_000; i++) {
+      const ms = start + Math.floor(i / 97) - (i % 1_000 === 999 ? 5 : 0);
+      times.push(ms);
+      ids.push(nextId(ms));
+    }
+    for (const id of ids) expect(isValid(id)).toBe(true);
+    for (let i = 1; i < ids.length; i++) expect((ids[i] as string) > (ids[i - 1] as string)).toBe(true);
+    // A new millisecond starts a new time part; a step back keeps the last one, as the library does.
+    let latest = -1;
+    for (let i = 0; i < ids.length; i++) {
+      latest = Math.max(latest, times[i] as number);
+      expect(decodeTime(ids[i] as string)).toBe(latest);
+    }
+  });
+
+  it("draws a fresh random part each new millisecond", () => {
+    const at = Date.UTC(2031, 0, 1);
+    const randoms = new Set(Array.from({ length: 200 }, (_, i) => nextId(at + i * 2).slice(10)));
+    expect(randoms.size).toBe(200);
   });
 });
