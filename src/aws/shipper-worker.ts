@@ -81,13 +81,17 @@ export class ShipperWorker implements LogShipper {
   }
 
   ship(envelope: Envelope): void {
-    this.shipRaw(serializeEnvelope(envelope), partitionKeyOf(envelope));
+    // Serialized JSON holds no raw newline (JSON escapes control characters): no check needed.
+    this.#append(serializeEnvelope(envelope), "t", partitionKeyOf(envelope));
   }
 
   shipRaw(text: string, partitionKey: string): void {
-    // Records are lines: a newline inside one (never in JSON.stringify output) is escaped.
-    const line = text.includes("\n") ? JSON.stringify(text) : text;
-    const escaped = line === text ? "t" : "j";
+    // Records are lines: a newline inside one is escaped as a JSON string, marked `j`.
+    if (text.includes("\n")) this.#append(JSON.stringify(text), "j", partitionKey);
+    else this.#append(text, "t", partitionKey);
+  }
+
+  #append(line: string, escaped: "t" | "j", partitionKey: string): void {
     this.#pending += `${partitionKey.length}:${escaped}${partitionKey}${line}\n`;
     this.#pendingCount++;
     this.#queued++;

@@ -9,7 +9,13 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { z } from "zod";
-import { type Envelope, type EnvelopeSource, envelopeOf } from "../core/events.ts";
+import {
+  type DataOf,
+  type Envelope,
+  type EnvelopeSource,
+  type EventType,
+  envelopeOf,
+} from "../core/events.ts";
 import { CURRENCIES, FX_PAIRS, STOCK_SYMBOLS } from "../core/instruments.ts";
 import type { MarketTick } from "../core/simulator.ts";
 import { type DashboardDeps, dashboard } from "../dashboard/plugin.ts";
@@ -135,8 +141,10 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     );
   });
 
-  if (deps.logRequests ?? true) {
-    app.addHook("onResponse", async (request, reply) => {
+  const logRequests = deps.logRequests ?? true;
+  if (logRequests) {
+    // A callback hook, not an async one: no promise per request on the hot path.
+    app.addHook("onResponse", (request, reply, done) => {
       const atMs = feed.now();
       for (const envelope of request.served) feed.log(envelope);
       feed.log(
@@ -155,6 +163,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
           atMs,
         ),
       );
+      done();
     });
   }
 
@@ -180,12 +189,14 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       .send({ error: { code: "NOT_FOUND", message: `no route ${request.method} ${request.url}` } }),
   );
 
-  /** Records what a response serves, so it is logged with the request; returns its data. */
-  const serve = <E extends Envelope>(request: FastifyRequest, envelope: E): E["data"] => {
-    request.served.push(envelope);
-    return envelope.data;
+  /**
+   * Records what a response serves, so it is logged with the request, stamped with the time it
+   * was served; returns the data. With logging off no envelope is made.
+   */
+  const serve = <T extends EventType>(request: FastifyRequest, type: T, data: DataOf<T>): DataOf<T> => {
+    if (logRequests) request.served.push(envelopeOf(type, data, source, feed.now()));
+    return data;
   };
-  const at = () => feed.now();
 
   app.get("/health", { schema: { summary: "Liveness" } }, async () => ({ status: "ok" }));
 
@@ -258,7 +269,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       const rates: Record<string, number> = {};
       for (const pair of FX_PAIRS) {
         if (!pair.startsWith(base) && !pair.endsWith(base)) continue;
-        const quote = serve(request, envelopeOf("fx.quote", feed.simulator.fxQuote(pair), source, at()));
+        const quote = serve(request, "fx.quote", feed.simulator.fxQuote(pair));
         const mid = (quote.bid + quote.ask) / 2;
         if (pair.startsWith(base)) rates[pair.slice(3)] = Number(mid.toPrecision(8));
         else rates[pair.slice(0, 3)] = Number((1 / mid).toPrecision(8));
@@ -275,7 +286,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       const pair = parameter("pair", raw.toUpperCase(), PairCode, "six letters, e.g. EURUSD");
       const known = Pair.safeParse(pair);
       if (!known.success) throw unknownSymbol("FX pair", pair);
-      return serve(request, envelopeOf("fx.quote", feed.simulator.fxQuote(known.data), source, at()));
+      return serve(request, "fx.quote", feed.simulator.fxQuote(known.data));
     },
   );
 
@@ -284,7 +295,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     { schema: doc("A stock's quote", { params: z.object({ symbol: z.string() }) }) },
     async (request) => {
       const symbol = knownStock((request.params as { symbol: string }).symbol);
-      return serve(request, envelopeOf("stock.quote", feed.simulator.stockQuote(symbol), source, at()));
+      return serve(request, "stock.quote", feed.simulator.stockQuote(symbol));
     },
   );
 
@@ -324,7 +335,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       const limit = parameter("limit", query.limit ?? 20, Limit, "an integer from 1 to 100");
       const offset = parameter("offset", query.offset ?? 0, Offset, "an integer from 0 to 10000");
       const articles = feed.news({ ...(symbol ? { symbol } : {}), limit, offset });
-      for (const article of articles) serve(request, envelopeOf("news.article", article, source, at()));
+      for (const article of articles) serve(request, "news.article", article);
       return { articles, limit, offset };
     },
   );
