@@ -11,7 +11,8 @@
  * - `shared`: the scheduler places everything; the Kinesis emulator, which stands in for a
  *   service that runs on AWS's machines, takes CPU from the server's cores.
  * - `pinned` (Linux with `taskset` and ≥ 2 cores): the request thread has core 0 to itself;
- *   everything else (the shipper thread, V8's helper threads, the emulator) shares core 1.
+ *   the shipper thread and V8's helper threads share core 1; the emulator runs on cores 2 and
+ *   up, or with only two cores on core 1 too.
  * Each round also reads the CPU time each thread used (Linux's /proc), per request, so the
  * cost of logging on the request thread is seen apart from the machine's contention, and how
  * many records were still waiting for Kinesis when the load stopped, so that no layout can look
@@ -127,7 +128,8 @@ async function measure(logRequests: boolean, layout: Layout): Promise<Measuremen
   const requestThread = String(process.pid);
   const helperThreads = [...threadsBefore].filter((tid) => tid !== requestThread);
   if (layout === "pinned") {
-    pin(emulators.endpoints.pid, "1", true);
+    // With three cores or more the emulator gets its own, as Kinesis has on AWS.
+    pin(emulators.endpoints.pid, CORES >= 3 ? `2-${CORES - 1}` : "1", true);
     pin(process.pid, "1", true);
     pin(process.pid, "0", false); // the request thread's id is the process id
   } else if (LAYOUTS.includes("pinned")) {
