@@ -37,6 +37,12 @@ export function endpointsFromEnv(env: NodeJS.ProcessEnv): Partial<Record<Service
 
 export interface AwsClients {
   readonly kinesis: KinesisClient;
+  /**
+   * Kinesis without the SDK's own retries, for a KinesisShipper: it retries itself, and checks
+   * first whether a call whose answer was lost was stored. An SDK retry of such a call would
+   * be a copy in the stream that it cannot see.
+   */
+  readonly shippingKinesis: KinesisClient;
   readonly sqs: SQSClient;
   readonly sns: SNSClient;
   readonly s3: S3Client;
@@ -51,6 +57,7 @@ export interface AwsClients {
 export function createClients(options: ClientOptions = {}): AwsClients {
   const made: Partial<{
     kinesis: KinesisClient;
+    shippingKinesis: KinesisClient;
     sqs: SQSClient;
     sns: SNSClient;
     s3: S3Client;
@@ -84,6 +91,10 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     get kinesis() {
       made.kinesis ??= new KinesisClient(common("kinesis"));
       return made.kinesis;
+    },
+    get shippingKinesis() {
+      made.shippingKinesis ??= new KinesisClient({ ...common("kinesis"), maxAttempts: 1 });
+      return made.shippingKinesis;
     },
     get sqs() {
       made.sqs ??= new SQSClient({

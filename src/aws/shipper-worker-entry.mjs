@@ -6,10 +6,8 @@ register();
 const { createClients } = await import("./clients.ts");
 const { KinesisShipper } = await import("./shipper.ts");
 
-// No retries inside the SDK: the shipper retries, and checks first whether a call whose answer
-// was lost was stored; an SDK retry of that call would be a copy it cannot see.
-const clients = createClients({ ...workerData.clientOptions, maxAttempts: 1 });
-const shipper = new KinesisShipper({ ...workerData.shipperOptions, kinesis: clients.kinesis });
+const clients = createClients(workerData.clientOptions);
+const shipper = new KinesisShipper({ ...workerData.shipperOptions, kinesis: clients.shippingKinesis });
 const report = () => ({ stats: { ...shipper.stats }, buffered: shipper.buffered });
 const timer = setInterval(() => parentPort.postMessage({ type: "stats", ...report() }), 100);
 

@@ -12,8 +12,9 @@
  * - `close()` flushes; what Kinesis still cannot take is written to the spool for next time.
  * - A call whose outcome is unknown (the connection died before the answer, or a 5xx) may have
  *   been stored. Before its records are sent again, the shards are read from just before the
- *   call, and records found there are acknowledged, not sent twice. Give the shipper a client
- *   with `maxAttempts: 1`: the SDK's own retries of such a call would be invisible here.
+ *   call, and records found there are acknowledged, not sent twice. Give the shipper
+ *   `clients.shippingKinesis` (no SDK retries): the SDK's retries of such a call would be
+ *   invisible here.
  */
 import { createHash } from "node:crypto";
 import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";

@@ -76,7 +76,7 @@ export async function send(
       );
     });
   }
-  const shipper = new KinesisShipper({ kinesis: clients.kinesis, streamName });
+  const shipper = new KinesisShipper({ kinesis: clients.shippingKinesis, streamName });
   const result: SendResult = { lines: 0, sent: 0, invalid: 0 };
   let lines: AsyncIterable<string> | Iterable<string> = linesOf(file);
   if (options.retime) {

@@ -3,11 +3,15 @@
  * emulator killed and restarted mid-stream, and a spool that outlives the process. Every
  * test checks that each event arrives, in order per partition key.
  */
+
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { CreateStreamCommand } from "@aws-sdk/client-kinesis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createClients } from "../../src/aws/clients.ts";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { ShipperWorker } from "../../src/aws/shipper-worker.ts";
+import { send } from "../../src/cli/send.ts";
 import { sleep } from "../../src/core/backoff.ts";
 import type { Envelope } from "../../src/core/events.ts";
 import type { StreamRecord } from "../../src/core/packing.ts";
@@ -150,6 +154,33 @@ describe("KinesisShipper", () => {
     await shipper.flush();
     expect(shipper.stats.foundStored).toBeGreaterThan(0);
     expect(shipper.stats).toMatchObject({ sent: 3_000, dropped: 0 });
+    const { records } = await readStream(clients.kinesis, "ship");
+    expect(assertDelivered(sent, records)).toBe(0);
+    clients.destroy();
+  }, 60_000);
+
+  it("`ticklake send` sends each line once when answers are lost inside the SDK's retries", async () => {
+    const clients = localClients(emulators.endpoints);
+    // Every third PutRecords call is stored, then its answer is lost where the SDK would retry it.
+    let calls = 0;
+    for (const client of [clients.kinesis, clients.shippingKinesis]) {
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName === "PutRecordsCommand" && calls++ % 3 === 0) {
+            throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+          }
+          return result;
+        },
+        { step: "deserialize", name: "loseAnswers" },
+      );
+    }
+    const sent = events(600);
+    const file = join(state.dir, "events.jsonl");
+    await writeFile(file, `${sent.map((event) => JSON.stringify(event)).join("\n")}\n`);
+    const result = await send(clients, "ship", file);
+    expect(calls).toBeGreaterThan(1);
+    expect(result).toEqual({ lines: 600, sent: 600, invalid: 0 });
     const { records } = await readStream(clients.kinesis, "ship");
     expect(assertDelivered(sent, records)).toBe(0);
     clients.destroy();
