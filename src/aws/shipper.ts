@@ -33,12 +33,18 @@ export class ShipperFullError extends TicklakeError {
 }
 
 const MAX_RECORDS_PER_CALL = 500;
+/** User records that make an aggregated call worth sending without waiting for more. */
+const FULL_AGGREGATED_CALL = 4_000;
 const MAX_BYTES_PER_CALL = 5 * 1024 * 1024;
 
 export interface ShipperOptions {
   kinesis: KinesisClient;
   streamName: string;
-  /** @default 100 */
+  /**
+   * How long records wait for a full call before they are sent anyway (the KPL's
+   * RecordMaxBufferedTime). Calls go out at once while a full call's worth is waiting, the
+   * spool holds a backlog, or `flush()` waits. @default 100
+   */
   flushIntervalMs?: number;
   /** Records held in memory; more go to the spool. @default 50_000 */
   maxBufferedRecords?: number;
@@ -165,12 +171,18 @@ export class KinesisShipper implements LogShipper {
   #closed = false;
   /** Records taken out of memory for the PutRecords call under way. */
   #inFlight = 0;
+  /** `flush()` calls waiting: while any waits, calls go out without waiting to be full. */
+  #flushing = 0;
+  /** Records in memory that make a call worth sending at once. */
+  readonly #fullCall: number;
   /** Records of a call whose outcome is unknown, and when that call began. */
   #unsure: { records: Set<SpooledRecord>; sinceMs: number } | undefined;
   readonly stats: ShipperStats = emptyShipperStats();
 
   constructor(options: ShipperOptions) {
     this.#options = options;
+    // Aggregated, a call holds up to 5 MiB; some thousands of ~250-byte records fill it well.
+    this.#fullCall = (options.aggregate ?? true) ? FULL_AGGREGATED_CALL : MAX_RECORDS_PER_CALL;
     this.#spool = options.spoolDir
       ? new DiskSpool(options.spoolDir, options.maxSpoolBytes ?? 1024 ** 3)
       : undefined;
@@ -205,7 +217,7 @@ export class KinesisShipper implements LogShipper {
       throw new ShipperFullError(this.#spool ? "spool" : "memory buffer");
     }
     this.stats.queued++;
-    if (this.#memory.length >= MAX_RECORDS_PER_CALL) this.#kick();
+    if (this.#memory.length >= this.#fullCall) this.#kick();
     else this.#timer ??= setTimeout(() => this.#kick(), this.#options.flushIntervalMs ?? 100);
   }
 
@@ -214,9 +226,19 @@ export class KinesisShipper implements LogShipper {
     this.#timer = undefined;
     this.#sending ??= this.#drain().finally(() => {
       this.#sending = undefined;
-      // Through a timer, not at once: a drain that could not progress must not spin.
-      if (this.buffered > 0 && !this.#closed) this.#timer ??= setTimeout(() => this.#kick(), 10);
+      // Through a timer, not at once: a drain that could not progress must not spin. Records
+      // left for want of a full call wait out the flush interval.
+      const wait = this.#eager() ? 10 : (this.#options.flushIntervalMs ?? 100);
+      if (this.buffered > 0 && !this.#closed) this.#timer ??= setTimeout(() => this.#kick(), wait);
     });
+  }
+
+  /**
+   * Whether the next call should go out now rather than wait for more records: fewer, fuller
+   * calls cost less per record in the SDK and in Kinesis.
+   */
+  #eager(): boolean {
+    return this.#memory.length >= this.#fullCall || (this.#spool?.records ?? 0) > 0 || this.#flushing > 0;
   }
 
   /** Takes the next call's worth of records off the front of memory, aggregated per key. */
@@ -331,6 +353,7 @@ export class KinesisShipper implements LogShipper {
         await sleep(fullJitterDelay(Math.max(1, this.#failures), 50, 2_000));
       } else {
         this.#failures = 0;
+        if (!this.#eager()) break;
       }
     }
   }
@@ -379,10 +402,15 @@ export class KinesisShipper implements LogShipper {
 
   /** Resolves once every accepted record is acknowledged by Kinesis. */
   async flush(): Promise<void> {
-    while (this.buffered > 0 || this.#sending) {
-      this.#kick();
-      await this.#sending;
-      if (this.buffered > 0) await sleep(10);
+    this.#flushing++;
+    try {
+      while (this.buffered > 0 || this.#sending) {
+        this.#kick();
+        await this.#sending;
+        if (this.buffered > 0) await sleep(10);
+      }
+    } finally {
+      this.#flushing--;
     }
   }
 

@@ -82,6 +82,27 @@ describe("KinesisShipper", () => {
     clients.destroy();
   });
 
+  it("waits for a full call, up to the flush interval, rather than sending a call per burst", async () => {
+    const clients = localClients(emulators.endpoints);
+    const shipper = new KinesisShipper({ kinesis: clients.kinesis, streamName: "ship" });
+    const sent = events(30_000);
+    // Bursts of 600 records every 20 ms: 1 s of 30,000 records a second.
+    for (let at = 0; at < sent.length; at += 600) {
+      for (const event of sent.slice(at, at + 600)) shipper.ship(event);
+      await sleep(20);
+    }
+    const callsBeforeFlush = shipper.stats.putRecordsCalls;
+    await shipper.flush();
+    // A third of the records are EURUSD's, and a key's aggregate holds at most 51,200 bytes,
+    // so a full call carries ~650 records: ~45 calls. Sending whatever arrived during the
+    // last call's round trip made 100 (two a burst) on this machine.
+    expect(callsBeforeFlush).toBeGreaterThan(0);
+    expect(shipper.stats.putRecordsCalls).toBeLessThanOrEqual(60);
+    const { records } = await readStream(clients.kinesis, "ship");
+    expect(assertDelivered(sent, records)).toBe(0);
+    clients.destroy();
+  }, 60_000);
+
   it("loses nothing and keeps order when 30 % of Kinesis records are throttled", async () => {
     const clients = localClients(emulators.endpoints);
     const throttled = injectThrottling(clients.kinesis, 0.3);
@@ -179,7 +200,7 @@ describe("KinesisShipper", () => {
     const file = join(state.dir, "events.jsonl");
     await writeFile(file, `${sent.map((event) => JSON.stringify(event)).join("\n")}\n`);
     const result = await send(clients, "ship", file);
-    expect(calls).toBeGreaterThan(1);
+    expect(calls).toBeGreaterThan(0); // the first call's answer, at least, was lost
     expect(result).toEqual({ lines: 600, sent: 600, invalid: 0 });
     const { records } = await readStream(clients.kinesis, "ship");
     expect(assertDelivered(sent, records)).toBe(0);
