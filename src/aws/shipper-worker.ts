@@ -11,6 +11,7 @@ import {
   emptyShipperStats,
   type LogShipper,
   partitionKeyOf,
+  ShipperFullError,
   type ShipperOptions,
   type ShipperStats,
 } from "./shipper.ts";
@@ -22,6 +23,12 @@ export type WorkerShipperOptions = Omit<ShipperOptions, "kinesis"> & {
   clientOptions: ClientOptions;
   /** Records handed over per message at most; a timer sends smaller batches. @default 500 */
   handoverBatch?: number;
+  /**
+   * Records on their way to the worker that it has not taken in yet (it is starved of CPU or
+   * stuck); past this, `ship` refuses with ShipperFullError, counted in `stats.refused`, so
+   * that the request thread's memory stays bounded. @default 100_000
+   */
+  maxHandOverRecords?: number;
 };
 
 type Reply = { type: string; id?: number; stats: ShipperStats; buffered: number; left?: number };
@@ -30,6 +37,7 @@ export class ShipperWorker implements LogShipper {
   readonly #worker: Worker;
   readonly #ready: Promise<void>;
   readonly #handoverBatch: number;
+  readonly #maxHandOver: number;
   /**
    * Records waiting for the hand-over, as one string: `<key length>:<key><text>\n` each.
    * Cloning one string to the worker costs far less than an array of small ones.
@@ -43,11 +51,14 @@ export class ShipperWorker implements LogShipper {
   /** Handed over but not yet seen in the worker's stats. */
   #handedOver = 0;
   #queued = 0;
+  /** Refused here, before the worker saw them. */
+  #refused = 0;
   stats: ShipperStats = emptyShipperStats();
 
   constructor(options: WorkerShipperOptions) {
-    const { clientOptions, handoverBatch, ...shipperOptions } = options;
+    const { clientOptions, handoverBatch, maxHandOverRecords, ...shipperOptions } = options;
     this.#handoverBatch = handoverBatch ?? 500;
+    this.#maxHandOver = maxHandOverRecords ?? 100_000;
     this.#worker = new Worker(ENTRY, { workerData: { clientOptions, shipperOptions } });
     this.#ready = new Promise((resolve, reject) => {
       this.#worker.once("error", reject);
@@ -71,7 +82,7 @@ export class ShipperWorker implements LogShipper {
       0,
       this.#queued - this.#pendingCount - reply.stats.queued - reply.stats.refused,
     );
-    this.stats = { ...reply.stats, queued: this.#queued };
+    this.stats = { ...reply.stats, queued: this.#queued, refused: reply.stats.refused + this.#refused };
     this.#workerBuffered = reply.buffered;
   }
 
@@ -92,6 +103,11 @@ export class ShipperWorker implements LogShipper {
   }
 
   #append(line: string, escaped: "t" | "j", partitionKey: string): void {
+    if (this.#pendingCount + this.#handedOver >= this.#maxHandOver) {
+      this.#refused++;
+      this.stats.refused++;
+      throw new ShipperFullError("hand-over to its thread");
+    }
     this.#pending += `${partitionKey.length}:${escaped}${partitionKey}${line}\n`;
     this.#pendingCount++;
     this.#queued++;

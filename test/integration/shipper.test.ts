@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { CreateStreamCommand } from "@aws-sdk/client-kinesis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createClients } from "../../src/aws/clients.ts";
-import { KinesisShipper } from "../../src/aws/shipper.ts";
+import { KinesisShipper, ShipperFullError } from "../../src/aws/shipper.ts";
 import { ShipperWorker } from "../../src/aws/shipper-worker.ts";
 import { send } from "../../src/cli/send.ts";
 import { sleep } from "../../src/core/backoff.ts";
@@ -259,6 +259,38 @@ describe("KinesisShipper", () => {
         records.filter((r) => r.partitionKey !== "7:key"),
       ),
     ).toBe(0);
+    clients.destroy();
+  });
+
+  it("on a worker thread: refuses, and counts, records past its hand-over bound", async () => {
+    const clients = localClients(emulators.endpoints);
+    const shipper = new ShipperWorker({
+      clientOptions: localClientOptions(emulators.endpoints),
+      streamName: "ship",
+      maxHandOverRecords: 1_000,
+    });
+    const sent = events(3_000);
+    const accepted: Envelope[] = [];
+    // In one turn of the event loop the worker cannot report taking anything in.
+    for (const event of sent) {
+      try {
+        shipper.ship(event);
+        accepted.push(event);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ShipperFullError);
+      }
+    }
+    expect(accepted).toHaveLength(1_000);
+    await shipper.flush();
+    expect(shipper.stats).toMatchObject({ queued: 1_000, sent: 1_000, refused: 2_000, dropped: 0 });
+    // Once the worker has taken them in, there is room again.
+    const later = events(3_500).slice(3_000);
+    for (const event of later) shipper.ship(event);
+    await shipper.flush();
+    expect(shipper.stats).toMatchObject({ queued: 1_500, sent: 1_500, refused: 2_000 });
+    await shipper.close(1_000);
+    const { records } = await readStream(clients.kinesis, "ship");
+    expect(assertDelivered([...accepted, ...later], records)).toBe(0);
     clients.destroy();
   });
 });
