@@ -77,6 +77,9 @@ export function createClients(options: ClientOptions = {}): AwsClients {
         httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
         connectionTimeout: 5_000,
         requestTimeout: 30_000,
+        // Without it the handler only logs a warning and the request waits for ever: a
+        // shipper whose call never returns would stop shipping.
+        throwOnRequestTimeout: true,
       }),
     };
   };
