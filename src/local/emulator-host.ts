@@ -9,6 +9,8 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { buildApp } from "fauxqs";
+// Before kinesalite: it patches one of kinesalite's actions, which kinesalite reads on load.
+import "./kinesalite-fixes.ts";
 import kinesalite from "kinesalite";
 import { S3Persistence } from "./s3-persistence.ts";
 import { installSqsQueryProtocol } from "./sqs-query-protocol.ts";

@@ -115,4 +115,45 @@ describe("emulator host", () => {
       await second.stop();
     }
   });
+
+  it("answers GetShardIterator AT_TIMESTAMP with the shard's tip when no record is that recent", async () => {
+    const emulators = await emulatorsIn(state.dir);
+    const clients = localClients(emulators.endpoints);
+    try {
+      await clients.kinesis.send(new CreateStreamCommand({ StreamName: "since", ShardCount: 1 }));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const shard = { StreamName: "since", ShardId: "shardId-000000000000" };
+      const put = (text: string) =>
+        clients.kinesis.send(
+          new PutRecordCommand({ StreamName: "since", PartitionKey: "k", Data: Buffer.from(text) }),
+        );
+      const since = async (at: Date) => {
+        const { ShardIterator } = await clients.kinesis.send(
+          new GetShardIteratorCommand({ ...shard, ShardIteratorType: "AT_TIMESTAMP", Timestamp: at }),
+        );
+        const { Records = [] } = await clients.kinesis.send(new GetRecordsCommand({ ShardIterator }));
+        return Records.map((r) => Buffer.from(r.Data ?? []).toString());
+      };
+      // An empty shard (kinesalite alone never answered this), then one whose only record is
+      // older than the timestamp: an iterator at the tip, which sees what is put after it.
+      const empty = await clients.kinesis.send(
+        new GetShardIteratorCommand({ ...shard, ShardIteratorType: "AT_TIMESTAMP", Timestamp: new Date() }),
+      );
+      await put("old");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const afterOld = new Date();
+      expect(await since(afterOld)).toEqual([]);
+      await put("new");
+      const fromEmpty = await clients.kinesis.send(
+        new GetRecordsCommand({ ShardIterator: empty.ShardIterator }),
+      );
+      expect(fromEmpty.Records?.map((r) => Buffer.from(r.Data ?? []).toString())).toEqual(["old", "new"]);
+      // With a record that recent, kinesalite's own answer: from that record on.
+      expect(await since(afterOld)).toEqual(["new"]);
+      expect(await since(new Date(Date.now() - 60_000))).toEqual(["old", "new"]);
+    } finally {
+      clients.destroy();
+      await emulators.stop();
+    }
+  });
 });

@@ -1,0 +1,86 @@
+/**
+ * EMULATOR-SPECIFIC: a fix to kinesalite 3.3.3, loaded before it (emulator-host.ts imports
+ * this module first). Real Kinesis needs none of it.
+ *
+ * kinesalite answers GetShardIterator AT_TIMESTAMP by scanning the shard for the first record
+ * that arrived at or after the timestamp, and only answers when it finds one: on a shard with
+ * no such record the request never gets an answer. Kinesis returns an iterator at the shard's
+ * tip instead, which then yields the records put after it. The shipper's check after a lost
+ * answer and `ticklake replay --from` ask exactly that of shards that may have nothing newer.
+ * The wrapper below scans first and, when nothing qualifies, asks kinesalite for LATEST.
+ * (A record put between the scan and the LATEST iterator would be skipped: an emulator race
+ * that needs a put within the same millisecond as the request.)
+ */
+import { createRequire } from "node:module";
+
+type Callback = (error: unknown, result?: unknown) => void;
+type Action = (store: KinesaliteStore, data: Record<string, unknown>, cb: Callback) => void;
+
+interface KinesaliteStore {
+  getStreamDb(name: string): {
+    createReadStream(options: { gt: string; lt: string }): NodeJS.ReadableStream & {
+      destroy(): void;
+    };
+  };
+}
+
+const require = createRequire(import.meta.url);
+const actionPath = require.resolve("kinesalite/actions/getShardIterator");
+const original = require(actionPath) as Action;
+const db = require("kinesalite/db") as {
+  resolveShardId(id: unknown): { shardIx: number };
+  shardIxToHex(ix: number): string;
+};
+
+/** Whether any record of the shard arrived at or after `timestampSeconds`. */
+function anyRecordSince(
+  store: KinesaliteStore,
+  streamName: string,
+  shardIx: number,
+  timestampSeconds: number,
+): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const records = store.getStreamDb(streamName).createReadStream({
+      gt: db.shardIxToHex(shardIx),
+      lt: db.shardIxToHex(shardIx + 1),
+    });
+    let found = false;
+    records.on("data", (item: { value: { ApproximateArrivalTimestamp: number } }) => {
+      if (found || item.value.ApproximateArrivalTimestamp < timestampSeconds) return;
+      found = true;
+      records.destroy();
+      resolve(true);
+    });
+    records.on("error", reject);
+    records.on("end", () => resolve(found));
+    records.on("close", () => resolve(found));
+  });
+}
+
+const getShardIterator: Action = (store, data, cb) => {
+  const timestamp = data.Timestamp;
+  if (data.ShardIteratorType !== "AT_TIMESTAMP" || typeof timestamp !== "number") {
+    original(store, data, cb);
+    return;
+  }
+  let shardIx: number;
+  try {
+    shardIx = db.resolveShardId(data.ShardId).shardIx;
+  } catch {
+    original(store, data, cb); // kinesalite's own error for a malformed shard id
+    return;
+  }
+  anyRecordSince(store, String(data.StreamName), shardIx, timestamp).then(
+    (found) => {
+      if (found || timestamp > Date.now() / 1000) original(store, data, cb);
+      else original(store, { ...data, ShardIteratorType: "LATEST", Timestamp: undefined }, cb);
+    },
+    // No such stream: kinesalite's own error for it.
+    () => original(store, data, cb),
+  );
+};
+
+// kinesalite reads its actions once, from the module cache, when it is first loaded.
+const cached = require.cache[actionPath];
+if (!cached) throw new Error(`kinesalite's ${actionPath} is not in the module cache`);
+cached.exports = getShardIterator;
