@@ -8,8 +8,8 @@
  * tip instead, which then yields the records put after it. The shipper's check after a lost
  * answer and `ticklake replay --from` ask exactly that of shards that may have nothing newer.
  * The wrapper below scans first and, when nothing qualifies, asks kinesalite for LATEST.
- * (A record put between the scan and the LATEST iterator would be skipped: an emulator race
- * that needs a put within the same millisecond as the request.)
+ * (A record that lands while the scan runs would be skipped by the LATEST iterator: an
+ * emulator race, a scan of an empty or idle shard taking a few milliseconds.)
  */
 import { createRequire } from "node:module";
 
