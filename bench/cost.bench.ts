@@ -108,33 +108,28 @@ export function costPerMillion(step: Observed) {
   };
 
   const sqsRequests = (r.sqsSendBilledRequests + r.sqsReceiveBilledRequests + r.sqsDeleteRequests) * scale;
+  /** A function's requests and GB-seconds, per million events. */
+  const lambda = (name: string, invocations: number, billedMs: number) => [
+    {
+      item: `${name} Lambda requests`,
+      count: invocations * scale,
+      usd: ((invocations * scale) / M) * PRICES.lambdaRequestPerMillion,
+    },
+    {
+      item: `${name} Lambda GB-seconds (arm64)`,
+      count: gbSeconds(billedMs),
+      usd: gbSeconds(billedMs) * PRICES.lambdaArmGBSecond,
+    },
+  ];
   const ticklake = total([
     ...kinesis,
-    {
-      item: "bridge Lambda requests",
-      count: r.bridgeInvocations * scale,
-      usd: ((r.bridgeInvocations * scale) / M) * PRICES.lambdaRequestPerMillion,
-    },
-    {
-      item: "bridge Lambda GB-seconds (arm64)",
-      count: gbSeconds(r.bridgeBilledMs),
-      usd: gbSeconds(r.bridgeBilledMs) * PRICES.lambdaArmGBSecond,
-    },
+    ...lambda("bridge", r.bridgeInvocations, r.bridgeBilledMs),
     {
       item: "SQS requests (send, receive in 64 KiB chunks; delete)",
       count: sqsRequests,
       usd: (sqsRequests / M) * PRICES.sqsRequestPerMillion,
     },
-    {
-      item: "processor Lambda requests",
-      count: r.processorInvocations * scale,
-      usd: ((r.processorInvocations * scale) / M) * PRICES.lambdaRequestPerMillion,
-    },
-    {
-      item: "processor Lambda GB-seconds (arm64)",
-      count: gbSeconds(r.processorBilledMs),
-      usd: gbSeconds(r.processorBilledMs) * PRICES.lambdaArmGBSecond,
-    },
+    ...lambda("processor", r.processorInvocations, r.processorBilledMs),
     { item: "S3 PUTs", count: r.objects * scale, usd: ((r.objects * scale) / 1000) * PRICES.s3PutPer1000 },
     {
       item: "SNS publishes",

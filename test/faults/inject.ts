@@ -168,3 +168,32 @@ export function injectThrottling(kinesis: KinesisClient, share: number): () => n
   );
   return () => throttled;
 }
+
+/**
+ * Every third PutRecords call (counted across `clients`) is stored, then its answer is lost as
+ * if the connection died. At `initialize` the SDK's retries never see the loss; at
+ * `deserialize` they do, and would retry the stored call. Returns the calls counted so far.
+ */
+export function injectLostAnswers(
+  clients: readonly KinesisClient[],
+  step: "initialize" | "deserialize",
+): () => number {
+  let calls = 0;
+  const loseAnswer =
+    <A, R>(next: (args: A) => Promise<R>, commandName: string | undefined) =>
+    async (args: A) => {
+      const result = await next(args);
+      if (commandName === "PutRecordsCommand" && calls++ % 3 === 0) {
+        throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+      }
+      return result;
+    };
+  for (const client of clients) {
+    const name = "loseAnswers";
+    // The stack types each step's middleware apart, hence one call per step.
+    if (step === "initialize")
+      client.middlewareStack.add((next, context) => loseAnswer(next, context.commandName), { step, name });
+    else client.middlewareStack.add((next, context) => loseAnswer(next, context.commandName), { step, name });
+  }
+  return () => calls;
+}

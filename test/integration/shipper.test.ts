@@ -8,7 +8,6 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateStreamCommand } from "@aws-sdk/client-kinesis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createClients } from "../../src/aws/clients.ts";
 import { KinesisShipper, ShipperFullError } from "../../src/aws/shipper.ts";
 import { ShipperWorker } from "../../src/aws/shipper-worker.ts";
 import { send } from "../../src/cli/send.ts";
@@ -17,7 +16,7 @@ import type { Envelope } from "../../src/core/events.ts";
 import type { StreamRecord } from "../../src/core/packing.ts";
 import { type RunningEmulators, startEmulators } from "../../src/local/emulators.ts";
 import { localClientOptions, localClients } from "../../src/local/pipeline.ts";
-import { injectThrottling } from "../faults/inject.ts";
+import { injectLostAnswers, injectThrottling } from "../faults/inject.ts";
 import { fxQuote, stockQuote } from "../support/factories.ts";
 import { tempStateDir } from "../support/local-aws.ts";
 import { readStream } from "../support/stream.ts";
@@ -124,10 +123,9 @@ describe("KinesisShipper", () => {
 
   it("spools while the emulator is killed mid-stream, and delivers everything once, in order", async () => {
     const kinesisPort = Number(new URL(emulators.endpoints.kinesis).port);
-    // No retries inside the SDK: the shipper's own retry checks what a lost answer stored.
-    const clients = createClients({ ...localClientOptions(emulators.endpoints), maxAttempts: 1 });
+    const clients = localClients(emulators.endpoints);
     const shipper = new KinesisShipper({
-      kinesis: clients.kinesis,
+      kinesis: clients.shippingKinesis,
       streamName: "ship",
       maxBufferedRecords: 1_000,
       spoolDir: `${state.dir}/spool`,
@@ -152,21 +150,10 @@ describe("KinesisShipper", () => {
   }, 60_000);
 
   it("does not send twice what a call stored when its answer was lost", async () => {
-    const clients = createClients({ ...localClientOptions(emulators.endpoints), maxAttempts: 1 });
-    // Every third PutRecords call is stored, then its answer is lost as if the connection died.
-    let calls = 0;
-    clients.kinesis.middlewareStack.add(
-      (next, context) => async (args) => {
-        const result = await next(args);
-        if (context.commandName === "PutRecordsCommand" && calls++ % 3 === 0) {
-          throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
-        }
-        return result;
-      },
-      { step: "initialize", name: "loseAnswers" },
-    );
+    const clients = localClients(emulators.endpoints);
+    injectLostAnswers([clients.shippingKinesis], "initialize");
     const shipper = new KinesisShipper({
-      kinesis: clients.kinesis,
+      kinesis: clients.shippingKinesis,
       streamName: "ship",
       maxAggregateBytes: 4_096,
     });
@@ -182,25 +169,13 @@ describe("KinesisShipper", () => {
 
   it("`ticklake send` sends each line once when answers are lost inside the SDK's retries", async () => {
     const clients = localClients(emulators.endpoints);
-    // Every third PutRecords call is stored, then its answer is lost where the SDK would retry it.
-    let calls = 0;
-    for (const client of [clients.kinesis, clients.shippingKinesis]) {
-      client.middlewareStack.add(
-        (next, context) => async (args) => {
-          const result = await next(args);
-          if (context.commandName === "PutRecordsCommand" && calls++ % 3 === 0) {
-            throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
-          }
-          return result;
-        },
-        { step: "deserialize", name: "loseAnswers" },
-      );
-    }
+    // Lost where the SDK would retry the call, on whichever Kinesis client `send` ships with.
+    const calls = injectLostAnswers([clients.kinesis, clients.shippingKinesis], "deserialize");
     const sent = events(600);
     const file = join(state.dir, "events.jsonl");
     await writeFile(file, `${sent.map((event) => JSON.stringify(event)).join("\n")}\n`);
     const result = await send(clients, "ship", file);
-    expect(calls).toBeGreaterThan(0); // the first call's answer, at least, was lost
+    expect(calls()).toBeGreaterThan(0); // the first call's answer, at least, was lost
     expect(result).toEqual({ lines: 600, sent: 600, invalid: 0 });
     const { records } = await readStream(clients.kinesis, "ship");
     expect(assertDelivered(sent, records)).toBe(0);
