@@ -5,6 +5,7 @@ import { register } from "tsx/esm/api";
 register();
 const { createClients } = await import("./clients.ts");
 const { KinesisShipper } = await import("./shipper.ts");
+const { FRAME_HEADER_BYTES } = await import("./shipper-worker.ts");
 
 const clients = createClients(workerData.clientOptions);
 const shipper = new KinesisShipper({ ...workerData.shipperOptions, kinesis: clients.shippingKinesis });
@@ -13,19 +14,19 @@ const timer = setInterval(() => parentPort.postMessage({ type: "stats", ...repor
 
 parentPort.on("message", async (message) => {
   if (message.type === "records") {
-    // `<key length>:<t|j><key><text>\n` per record; `j` marks text escaped as a JSON string.
-    const batch = message.records;
+    // Framed by ShipperWorker: key length (u16 LE), data length (u32 LE), key, data (UTF-8).
+    // The records' bytes are kept as they are (views of the transferred buffer), not copied.
+    const bytes = Buffer.from(message.buffer, 0, message.length);
     let at = 0;
-    while (at < batch.length) {
-      const colon = batch.indexOf(":", at);
-      const keyLength = Number(batch.slice(at, colon));
-      const escaped = batch[colon + 1] === "j";
-      const key = batch.slice(colon + 2, colon + 2 + keyLength);
-      const end = batch.indexOf("\n", colon + 2 + keyLength);
-      const line = batch.slice(colon + 2 + keyLength, end);
-      at = end + 1;
+    while (at < bytes.length) {
+      const keyStart = at + FRAME_HEADER_BYTES;
+      const dataStart = keyStart + bytes.readUInt16LE(at);
+      const end = dataStart + bytes.readUInt32LE(at + 2);
+      const key = bytes.toString("utf8", keyStart, dataStart);
+      const data = bytes.subarray(dataStart, end);
+      at = end;
       try {
-        shipper.shipRaw(escaped ? JSON.parse(line) : line, key);
+        shipper.shipRaw(data, key);
       } catch {
         // Refused (spool full): counted in the shipper's stats, which the alarms watch.
       }

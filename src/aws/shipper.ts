@@ -97,6 +97,16 @@ export function emptyShipperStats(): ShipperStats {
   };
 }
 
+/** Kinesis takes partition keys of 1 to 256 characters. */
+const MAX_PARTITION_KEY_LENGTH = 256;
+
+export function checkPartitionKey(partitionKey: string): void {
+  if (partitionKey.length === 0 || partitionKey.length > MAX_PARTITION_KEY_LENGTH)
+    throw new RangeError(
+      `partitionKey must be 1 to ${MAX_PARTITION_KEY_LENGTH} characters (got ${partitionKey.length}: "${partitionKey.slice(0, 40)}${partitionKey.length > 40 ? "…" : ""}")`,
+    );
+}
+
 /** The instrument a record is about: records of one instrument stay in order on one shard. */
 export function partitionKeyOf(envelope: Envelope): string {
   switch (envelope.type) {
@@ -199,9 +209,13 @@ export class KinesisShipper implements LogShipper {
     this.shipRaw(serializeEnvelope(envelope), partitionKeyOf(envelope));
   }
 
-  /** Accepts raw record text (`ticklake send` must be able to send bad records too). */
-  shipRaw(text: string, partitionKey: string): void {
-    const data = Buffer.from(text);
+  /**
+   * Accepts a raw record, text or its UTF-8 bytes (`ticklake send` must be able to send bad
+   * records too). Bytes are kept as they are, not copied.
+   */
+  shipRaw(text: string | Buffer, partitionKey: string): void {
+    checkPartitionKey(partitionKey);
+    const data = typeof text === "string" ? Buffer.from(text) : text;
     // While any record is on disk (read back or not), newer ones queue behind it there, so
     // memory holds either records that never touched the disk or one segment's: order is kept.
     const toDisk =

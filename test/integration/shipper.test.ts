@@ -218,20 +218,26 @@ describe("KinesisShipper", () => {
       streamName: "ship",
     });
     const sent = events(3_000);
-    for (const event of sent) shipper.ship(event);
-    // Raw lines travel too, even with characters the hand-over format uses.
-    shipper.shipRaw("line with a\nnewline and 12:colons", "7:key");
+    // Raw lines travel too: multi-byte characters in text and key, and one record larger than
+    // a hand-over buffer (256 KiB), between the envelopes.
+    const raw = ["line with a\nnewline, 12:colons, € and 😀", `${"x".repeat(300_000)}€`];
+    for (const [i, event] of sent.entries()) {
+      shipper.ship(event);
+      if (i === 1_000) shipper.shipRaw(raw[0] as string, "7:kéy");
+      if (i === 2_000) shipper.shipRaw(raw[1] as string, "7:kéy");
+    }
+    expect(() => shipper.shipRaw("no key", "")).toThrow(/partitionKey must be 1 to 256 characters \(got 0/);
     await shipper.flush();
-    expect(shipper.stats).toMatchObject({ queued: 3_001, sent: 3_001, dropped: 0, refused: 0 });
+    expect(shipper.stats).toMatchObject({ queued: 3_002, sent: 3_002, dropped: 0, refused: 0 });
     expect(shipper.buffered).toBe(0);
     expect(await shipper.close(1_000)).toBe(0);
     const { records } = await readStream(clients.kinesis, "ship");
-    const raw = records.filter((r) => r.partitionKey === "7:key");
-    expect(raw.map((r) => Buffer.from(r.data).toString())).toEqual(["line with a\nnewline and 12:colons"]);
+    const rawRecords = records.filter((r) => r.partitionKey === "7:kéy");
+    expect(rawRecords.map((r) => Buffer.from(r.data).toString())).toEqual(raw);
     expect(
       assertDelivered(
         sent,
-        records.filter((r) => r.partitionKey !== "7:key"),
+        records.filter((r) => r.partitionKey !== "7:kéy"),
       ),
     ).toBe(0);
     clients.destroy();
