@@ -25,6 +25,13 @@ function sourceJson(source: EnvelopeSource): string {
   return json;
 }
 
+/**
+ * News articles are served again and again (every page of the feed), and never change once
+ * published: their JSON is made once per article object.
+ */
+const articles = new WeakMap<object, string>();
+
+/** The envelope's `data` as JSON, keys in the schema's order. */
 function dataJson(envelope: Envelope): string {
   switch (envelope.type) {
     case "fx.quote": {
@@ -37,7 +44,11 @@ function dataJson(envelope: Envelope): string {
     }
     case "news.article": {
       const d = envelope.data;
-      return `{"articleId":${str(d.articleId)},"headline":${str(d.headline)},"summary":${str(d.summary)},"category":${str(d.category)},"symbols":[${d.symbols.map(str).join(",")}],"sentiment":${num(d.sentiment)}}`;
+      const cached = articles.get(d);
+      if (cached !== undefined) return cached;
+      const json = `{"articleId":${str(d.articleId)},"headline":${str(d.headline)},"summary":${str(d.summary)},"category":${str(d.category)},"symbols":[${d.symbols.map(str).join(",")}],"sentiment":${num(d.sentiment)}}`;
+      articles.set(d, json);
+      return json;
     }
     case "http.request": {
       const d = envelope.data;

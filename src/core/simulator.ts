@@ -127,6 +127,15 @@ const JUMP_SIZE = 0.02;
 const NEWS_VOL_BOOST = 3;
 const VOL_HALF_LIFE_MS = 10 * 60_000;
 
+/**
+ * Articles never change once published: frozen, so that what was served, logged and cached
+ * (the shipper serializes each article once) stays the same.
+ */
+function published(article: NewsArticle): NewsArticle {
+  Object.freeze(article.symbols);
+  return Object.freeze(article);
+}
+
 export class MarketSimulator {
   readonly #random: () => number;
   readonly #usdValue: Record<Currency, number>;
@@ -224,7 +233,7 @@ export class MarketSimulator {
 
     const news: NewsArticle[] = [];
     if (this.#random() < Math.min(1, (this.#newsPerMinute * elapsedMs) / 60_000)) {
-      news.push(this.#random() < MACRO_SHARE ? this.#centralBankNews() : this.#companyNews());
+      news.push(published(this.#random() < MACRO_SHARE ? this.#centralBankNews() : this.#companyNews()));
     }
 
     return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Envelope, envelopeOf } from "../../src/core/events.ts";
+import { type Envelope, envelopeOf, type NewsArticle } from "../../src/core/events.ts";
 import { serializeEnvelope } from "../../src/core/serialize.ts";
 import { MarketSimulator } from "../../src/core/simulator.ts";
 import { httpRequest, SOURCE } from "../support/factories.ts";
@@ -18,6 +18,26 @@ describe("serializeEnvelope", () => {
     }
     expect(new Set(events.map((e) => e.type)).size).toBe(4);
     for (const event of events) expect(serializeEnvelope(event)).toBe(JSON.stringify(event));
+  });
+
+  it("makes each article's JSON once, and an article cannot change after it is published", () => {
+    const start = Date.UTC(2026, 10, 26, 14);
+    const sim = new MarketSimulator({ seed: 6, startMs: start, newsPerMinute: 600 });
+    const articles = Array.from({ length: 60 }, (_, step) => sim.advance(start + step * 1_000).news)
+      .flat()
+      .slice(0, 20);
+    expect(articles.length).toBe(20);
+    // Served again and again, in other envelopes, as a news page does: each time its own JSON.
+    for (let round = 0; round < 3; round++)
+      for (const article of articles.toReversed()) {
+        const event = envelopeOf("news.article", article, SOURCE, start + round);
+        expect(serializeEnvelope(event)).toBe(JSON.stringify(event));
+      }
+    const first = articles[0] as NewsArticle;
+    expect(() => {
+      first.headline = "changed";
+    }).toThrow(TypeError);
+    expect(() => first.symbols.push("XYZ")).toThrow(TypeError);
   });
 
   it("escapes what JSON escapes, and writes non-finite numbers as null", () => {
