@@ -185,6 +185,8 @@ export class KinesisShipper implements LogShipper {
   #flushing = 0;
   /** Records in memory that make a call worth sending at once. */
   readonly #fullCall: number;
+  /** How long records wait for a full call (`flushIntervalMs`). */
+  readonly #flushIntervalMs: number;
   /** Records of a call whose outcome is unknown, and when that call began. */
   #unsure: { records: Set<SpooledRecord>; sinceMs: number } | undefined;
   readonly stats: ShipperStats = emptyShipperStats();
@@ -193,6 +195,7 @@ export class KinesisShipper implements LogShipper {
     this.#options = options;
     // Aggregated, a call holds up to 5 MiB; some thousands of ~250-byte records fill it well.
     this.#fullCall = (options.aggregate ?? true) ? FULL_AGGREGATED_CALL : MAX_RECORDS_PER_CALL;
+    this.#flushIntervalMs = options.flushIntervalMs ?? 100;
     this.#spool = options.spoolDir
       ? new DiskSpool(options.spoolDir, options.maxSpoolBytes ?? 1024 ** 3)
       : undefined;
@@ -232,7 +235,7 @@ export class KinesisShipper implements LogShipper {
     }
     this.stats.queued++;
     if (this.#memory.length >= this.#fullCall) this.#kick();
-    else this.#timer ??= setTimeout(() => this.#kick(), this.#options.flushIntervalMs ?? 100);
+    else this.#timer ??= setTimeout(() => this.#kick(), this.#flushIntervalMs);
   }
 
   #kick(): void {
@@ -242,7 +245,7 @@ export class KinesisShipper implements LogShipper {
       this.#sending = undefined;
       // Through a timer, not at once: a drain that could not progress must not spin. Records
       // left for want of a full call wait out the flush interval.
-      const wait = this.#eager() ? 10 : (this.#options.flushIntervalMs ?? 100);
+      const wait = this.#eager() ? 10 : this.#flushIntervalMs;
       if (this.buffered > 0 && !this.#closed) this.#timer ??= setTimeout(() => this.#kick(), wait);
     });
   }
