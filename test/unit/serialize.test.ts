@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type Envelope, envelopeOf, type NewsArticle } from "../../src/core/events.ts";
-import { serializeEnvelope } from "../../src/core/serialize.ts";
-import { MarketSimulator } from "../../src/core/simulator.ts";
+import { JsonWriter, OutOfRoom, serializeEnvelope, writeEnvelope } from "../../src/core/serialize.ts";
+import { MarketSimulator, seededRandom } from "../../src/core/simulator.ts";
 import { httpRequest, SOURCE } from "../support/factories.ts";
 
 describe("serializeEnvelope", () => {
@@ -73,5 +73,76 @@ describe("serializeEnvelope", () => {
       0,
     );
     expect(serializeEnvelope(odd)).toBe(JSON.stringify(odd));
+  });
+});
+
+/** Random text drawn from every class of UTF-16 code unit a writer treats apart. */
+function randomText(random: () => number): string {
+  const ranges: Array<[number, number]> = [
+    [0x20, 0x7e], // printable ASCII, quote and backslash among them
+    [0x00, 0x1f], // control characters
+    [0x7f, 0x7ff], // two UTF-8 bytes
+    [0x800, 0xd7ff], // three
+    [0xd800, 0xdbff], // high surrogates: paired below, or lone
+    [0xdc00, 0xdfff], // low surrogates, lone unless after a high one
+    [0xe000, 0xffff],
+  ];
+  const units: number[] = [];
+  const length = Math.floor(random() * 40);
+  for (let i = 0; i < length; i++) {
+    const [low, high] = ranges[Math.floor(random() * ranges.length)] as [number, number];
+    const unit = low + Math.floor(random() * (high - low + 1));
+    units.push(unit);
+    // Half of the high surrogates get their low half: a valid pair, four UTF-8 bytes.
+    if (unit >= 0xd800 && unit <= 0xdbff && random() < 0.5) units.push(0xdc00 + Math.floor(random() * 0x400));
+  }
+  return String.fromCharCode(...units);
+}
+
+describe("JsonWriter", () => {
+  const written = (write: (out: JsonWriter) => void): Buffer => {
+    const bytes = Buffer.alloc(4096);
+    const out = new JsonWriter(bytes);
+    write(out);
+    return bytes.subarray(0, out.at);
+  };
+
+  it("writes strings as JSON.stringify does and text as Buffer.from does, for 5,000 random texts", () => {
+    const random = seededRandom(21);
+    for (let i = 0; i < 5_000; i++) {
+      const text = randomText(random);
+      expect(written((out) => out.string(text)).toString("hex")).toBe(
+        Buffer.from(JSON.stringify(text)).toString("hex"),
+      );
+      expect(written((out) => out.utf8(text)).toString("hex")).toBe(Buffer.from(text).toString("hex"));
+    }
+  });
+
+  it("writes numbers as JSON.stringify does", () => {
+    const random = seededRandom(22);
+    const numbers = [0, -0, 1, -1, 0.1 + 0.2, 1e21, 1e-7, 2 ** 53, Number.MAX_VALUE, Number.MIN_VALUE];
+    for (let i = 0; i < 1_000; i++) numbers.push((random() - 0.5) * 10 ** Math.floor(random() * 40 - 20));
+    numbers.push(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
+    for (const value of numbers)
+      expect(written((out) => out.number(value)).toString()).toBe(JSON.stringify(value));
+  });
+
+  it("refuses what may not fit before writing any of it, so the caller can start the record again", () => {
+    const bytes = Buffer.alloc(40, 0x2e);
+    const out = new JsonWriter(bytes, 30);
+    // "ü" may take 6 bytes escaped, so 2 + 6 × 2 > the 10 bytes left, although its JSON takes 6.
+    expect(() => out.string("üü")).toThrow(OutOfRoom);
+    expect(() => out.utf8("€€€€")).toThrow(OutOfRoom); // 12 bytes > 10
+    expect(out.at).toBe(30);
+    expect(bytes.subarray(30).toString()).toBe("..........");
+    out.utf8("€€€");
+    expect(out.at).toBe(39);
+
+    const event = httpRequest(0);
+    const small = new JsonWriter(Buffer.alloc(64));
+    expect(() => writeEnvelope(small, event)).toThrow(OutOfRoom);
+    expect(serializeEnvelope({ ...event, data: { ...event.data, path: "/".repeat(100_000) } })).toBe(
+      JSON.stringify({ ...event, data: { ...event.data, path: "/".repeat(100_000) } }),
+    );
   });
 });
