@@ -138,11 +138,23 @@ describe("JsonWriter", () => {
     out.utf8("€€€");
     expect(out.at).toBe(39);
 
-    const event = httpRequest(0);
     const small = new JsonWriter(Buffer.alloc(64));
-    expect(() => writeEnvelope(small, event)).toThrow(OutOfRoom);
-    expect(serializeEnvelope({ ...event, data: { ...event.data, path: "/".repeat(100_000) } })).toBe(
-      JSON.stringify({ ...event, data: { ...event.data, path: "/".repeat(100_000) } }),
+    expect(() => writeEnvelope(small, httpRequest(0))).toThrow(OutOfRoom);
+    // Larger than serializeEnvelope's scratch buffer, which then grows.
+    const long = envelopeOf(
+      "http.request",
+      {
+        requestId: "r",
+        method: "GET",
+        route: "/x",
+        path: "/".repeat(100_000),
+        status: 200,
+        durationMs: 1,
+        bytes: 2,
+      },
+      SOURCE,
+      0,
     );
+    expect(serializeEnvelope(long)).toBe(JSON.stringify(long));
   });
 });
