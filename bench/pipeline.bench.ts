@@ -27,15 +27,22 @@ import { quantile } from "../src/core/stats.ts";
 import { startEmulators } from "../src/local/emulators.ts";
 import { LocalPipeline } from "../src/local/pipeline.ts";
 import { lineChart } from "./chart.ts";
-import { createStream, rawPutRecordsCeiling, simulatedEvents } from "./support.ts";
+import { createStream, rawPutRecordsCeiling, simulatedEvents, wholeNumberFromEnv } from "./support.ts";
 
 const RATES = (process.env.BENCH_RATES ?? "1000,2500,5000,10000,20000,30000,40000,60000")
   .split(",")
-  .map(Number);
-const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 20);
+  .map((rate) => {
+    const value = Number(rate);
+    if (!Number.isInteger(value) || value < 1)
+      throw new RangeError(
+        `BENCH_RATES must be whole numbers of events/s ≥ 1, comma-separated (got ${JSON.stringify(rate)})`,
+      );
+    return value;
+  });
+const STEP_SECONDS = wholeNumberFromEnv("BENCH_STEP_SECONDS", 20, 6, 3_600);
 /** The rate the issue asks to sustain, and for how long. */
 const SUSTAIN_RATE = 5_000;
-const SUSTAIN_SECONDS = Number(process.env.BENCH_SUSTAIN_SECONDS ?? 60);
+const SUSTAIN_SECONDS = wholeNumberFromEnv("BENCH_SUSTAIN_SECONDS", 60, 6, 3_600);
 const P99_TARGET_MS = 2_000;
 /** The first seconds of a step, while queues fill, are left out of its steady-state rates. */
 const WARMUP_SECONDS = 5;

@@ -12,9 +12,10 @@ import { type PackedMessage, packRecords, recordText, unpackMessage } from "../s
 import { encodeParquet } from "../src/core/parquet.ts";
 import { planObjects } from "../src/core/planning.ts";
 import { MarketSimulator } from "../src/core/simulator.ts";
+import { wholeNumberFromEnv } from "./support.ts";
 
-const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const RECORDS = wholeNumberFromEnv("BENCH_RECORDS", 200_000, 1, 100_000_000);
+const ROUNDS = wholeNumberFromEnv("BENCH_ROUNDS", 5, 1, 100);
 const SOURCE = { service: "ticklake-webserver", instance: "bench-1" };
 
 function simulatedRecords(count: number): string[] {

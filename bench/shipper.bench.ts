@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { KinesisShipper } from "../src/aws/shipper.ts";
 import { startEmulators } from "../src/local/emulators.ts";
 import { localClients } from "../src/local/pipeline.ts";
-import { createStream, rawPutRecordsCeiling, simulatedEvents } from "./support.ts";
+import { createStream, rawPutRecordsCeiling, simulatedEvents, wholeNumberFromEnv } from "./support.ts";
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
+const EVENTS = wholeNumberFromEnv("BENCH_EVENTS", 100_000, 1, 100_000_000);
 
 const dir = await mkdtemp(join(tmpdir(), "ticklake-bench-"));
 const emulators = await startEmulators({ stateDir: dir });

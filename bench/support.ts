@@ -9,6 +9,21 @@ import { partitionKeyOf } from "../src/aws/shipper.ts";
 import { type Envelope, type EnvelopeSource, envelopeOf } from "../src/core/events.ts";
 import { MarketSimulator } from "../src/core/simulator.ts";
 
+/**
+ * A whole number from the environment variable `name`, or `fallback` when it is unset; outside
+ * [min, max] or not a whole number, an error naming the variable, the value and what is allowed.
+ */
+export function wholeNumberFromEnv(name: string, fallback: number, min: number, max: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new RangeError(
+      `${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(text)})`,
+    );
+  return value;
+}
+
 /** `count` FX and stock quotes of the simulated market, as the tick log writes them. */
 export function simulatedEvents(
   count: number,
