@@ -25,6 +25,10 @@ const BACKSLASH = 0x5c;
 /** JSON's short escapes; every other control character is written as \u00XX. */
 const SHORT_ESCAPES: Record<number, number> = { 8: 0x62, 9: 0x74, 10: 0x6e, 12: 0x66, 13: 0x72 };
 const HEX = "0123456789abcdef";
+/** Decimal places tried by JsonWriter.number: 10^0 to 10^6 (below 10^-6 JavaScript writes exponents). */
+const SCALES = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+/** Integers below this have at most 15 digits. */
+const MAX_EXACT_DIGITS = 1e15;
 
 /**
  * Writes UTF-8 into `bytes` from `at`. Each method first checks that the worst case fits
@@ -60,9 +64,46 @@ export class JsonWriter {
     this.at += data.length;
   }
 
-  /** A JSON number, as JSON.stringify writes it (non-finite numbers are null). */
+  /**
+   * A JSON number, as JSON.stringify writes it (non-finite numbers are null). Prices have a
+   * fixed number of decimals (pips, cents), and for such a number the digits are written
+   * straight from the scaled integer: JavaScript's shortest round-trip form of a double that
+   * is nearest to a decimal of at most 15 significant digits is that decimal, because two such
+   * decimals never share a double. Anything else goes through JavaScript's own formatting.
+   */
   number(value: number): void {
+    for (let places = 0; places < SCALES.length; places++) {
+      const scale = SCALES[places] as number;
+      const scaled = Math.round(value * scale);
+      if (scaled / scale === value && Math.abs(scaled) < MAX_EXACT_DIGITS) {
+        this.#decimal(scaled, places);
+        return;
+      }
+    }
     this.ascii(Number.isFinite(value) ? `${value}` : "null");
+  }
+
+  /** `scaled` / 10^places, positional. */
+  #decimal(scaled: number, places: number): void {
+    this.#room(18);
+    const bytes = this.bytes;
+    if (scaled < 0) bytes[this.at++] = 0x2d;
+    // No trailing zeros: `places` is the fewest that hold the number exactly.
+    let digits = Math.abs(scaled);
+    let count = 1;
+    for (let rest = digits; rest >= 10; rest = Math.floor(rest / 10)) count++;
+    const width = Math.max(count, places + 1) + (places > 0 ? 1 : 0);
+    let at = this.at + width;
+    this.at = at;
+    for (let i = 0; i < places; i++) {
+      bytes[--at] = 0x30 + (digits % 10);
+      digits = Math.floor(digits / 10);
+    }
+    if (places > 0) bytes[--at] = 0x2e;
+    do {
+      bytes[--at] = 0x30 + (digits % 10);
+      digits = Math.floor(digits / 10);
+    } while (digits > 0);
   }
 
   /** A JSON string, escaped as JSON.stringify escapes (lone surrogates as \uXXXX). */

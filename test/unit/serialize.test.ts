@@ -122,6 +122,23 @@ describe("JsonWriter", () => {
     const random = seededRandom(22);
     const numbers = [0, -0, 1, -1, 0.1 + 0.2, 1e21, 1e-7, 2 ** 53, Number.MAX_VALUE, Number.MIN_VALUE];
     for (let i = 0; i < 1_000; i++) numbers.push((random() - 0.5) * 10 ** Math.floor(random() * 40 - 20));
+    // Prices and other decimals of up to 8 places, with up to 17 digits: the fast path and its edges.
+    for (let i = 0; i < 20_000; i++) {
+      const places = Math.floor(random() * 9);
+      const digits = Math.floor(random() * 10 ** Math.floor(1 + random() * 17));
+      numbers.push(((random() < 0.2 ? -1 : 1) * digits) / 10 ** places);
+    }
+    numbers.push(
+      1e-6,
+      1e-7,
+      0.000001234,
+      999999999999999,
+      1e15,
+      123456789012345.6,
+      -0.5,
+      0.1 * 3,
+      2 ** 53 + 2,
+    );
     numbers.push(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
     for (const value of numbers)
       expect(written((out) => out.number(value)).toString()).toBe(JSON.stringify(value));
