@@ -141,7 +141,13 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     metrics.observe(route, request.method, reply.statusCode, elapsedMs / 1000);
     if (logRequests) {
       const atMs = feed.now();
-      for (const envelope of request.served) feed.log(envelope);
+      const served = request.served;
+      for (const envelope of served) feed.log(envelope);
+      // Emptied once logged: V8 may have moved the array's allocation site to the old
+      // generation (pretenuring), and a dead old array keeps what it points to alive through
+      // every young collection until the next full one. Left full, the envelopes and the data
+      // they hold survived each scavenge: 5 % of the throughput (bench/README.md).
+      served.length = 0;
       feed.log(
         envelopeOf(
           "http.request",
