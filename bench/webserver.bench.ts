@@ -33,10 +33,10 @@ import { localClientOptions, localClients } from "../src/local/pipeline.ts";
 import { build } from "../src/webserver/app.ts";
 import { MarketFeed } from "../src/webserver/feed.ts";
 import { trafficPath } from "../src/webserver/traffic.ts";
-import { createStream } from "./support.ts";
+import { createStream, wholeNumberFromEnv } from "./support.ts";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = wholeNumberFromEnv("BENCH_SECONDS", 5, 1, 3_600);
+const ROUNDS = wholeNumberFromEnv("BENCH_ROUNDS", 7, 1, 100);
 const TARGET = 0.15;
 /** Simulated minutes of news before the load, an article a minute: the news endpoint has some. */
 const NEWS_MINUTES = 200;
