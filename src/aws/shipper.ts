@@ -22,7 +22,7 @@ import { aggregate, aggregatedSize } from "../core/aggregation.ts";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
 import { TicklakeError } from "../core/errors.ts";
 import type { Envelope } from "../core/events.ts";
-import { serializeEnvelope } from "../core/serialize.ts";
+import { envelopeBytes } from "../core/serialize.ts";
 import { DiskSpool, type SpooledRecord } from "./spool.ts";
 import { type ShardStart, shardIds, shardPages, userRecords } from "./stream-reader.ts";
 
@@ -209,7 +209,7 @@ export class KinesisShipper implements LogShipper {
 
   /** Accepts an envelope for delivery, or throws ShipperFullError. */
   ship(envelope: Envelope): void {
-    this.shipRaw(serializeEnvelope(envelope), partitionKeyOf(envelope));
+    this.shipRaw(envelopeBytes(envelope), partitionKeyOf(envelope));
   }
 
   /**

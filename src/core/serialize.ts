@@ -287,19 +287,25 @@ export function writeEnvelope(out: JsonWriter, envelope: Envelope): void {
   out.ascii("}}");
 }
 
-/** Reused by serializeEnvelope; grows when an envelope does not fit. */
+/** Reused by envelopeBytes; grows when an envelope does not fit. */
 let scratch = Buffer.allocUnsafeSlow(16 * 1024);
 
-/** The envelope as a JSON string, for the paths that need text; the hot path writes bytes. */
-export function serializeEnvelope(envelope: Envelope): string {
+/** Writes the envelope's JSON at the start of `scratch`; returns its length in bytes. */
+function writeToScratch(envelope: Envelope): number {
   for (;;) {
     const out = new JsonWriter(scratch);
     try {
       writeEnvelope(out, envelope);
-      return scratch.toString("utf8", 0, out.at);
+      return out.at;
     } catch (error) {
       if (!(error instanceof OutOfRoom)) throw error;
       scratch = Buffer.allocUnsafeSlow(2 * scratch.length);
     }
   }
+}
+
+/** The envelope's JSON as UTF-8 bytes of its own: a record's data, for the shippers' other paths. */
+export function envelopeBytes(envelope: Envelope): Buffer {
+  const length = writeToScratch(envelope);
+  return Buffer.from(scratch.subarray(0, length));
 }

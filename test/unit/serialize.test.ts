@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { type Envelope, envelopeOf, type NewsArticle } from "../../src/core/events.ts";
-import { JsonWriter, OutOfRoom, serializeEnvelope, writeEnvelope } from "../../src/core/serialize.ts";
+import { envelopeBytes, JsonWriter, OutOfRoom, writeEnvelope } from "../../src/core/serialize.ts";
+
+/** The envelope's JSON as the shippers write it, as text. */
+const serializeEnvelope = (envelope: Envelope): string => envelopeBytes(envelope).toString();
+
 import { MarketSimulator, seededRandom } from "../../src/core/simulator.ts";
 import { httpRequest, SOURCE } from "../support/factories.ts";
 
-describe("serializeEnvelope", () => {
+describe("envelopeBytes", () => {
   it("writes exactly what JSON.stringify writes, for every kind of simulated event", () => {
     const start = Date.UTC(2026, 10, 26, 14);
     const sim = new MarketSimulator({ seed: 5, startMs: start, newsPerMinute: 600 });
@@ -157,7 +161,7 @@ describe("JsonWriter", () => {
 
     const small = new JsonWriter(Buffer.alloc(64));
     expect(() => writeEnvelope(small, httpRequest(0))).toThrow(OutOfRoom);
-    // Larger than serializeEnvelope's scratch buffer, which then grows.
+    // Larger than envelopeBytes's scratch buffer, which then grows.
     const long = envelopeOf(
       "http.request",
       {
