@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { type Envelope, envelopeOf, type NewsArticle } from "../../src/core/events.ts";
 import { envelopeBytes, JsonWriter, OutOfRoom, writeEnvelope } from "../../src/core/serialize.ts";
+import { MarketSimulator, seededRandom } from "../../src/core/simulator.ts";
+import { httpRequest, SOURCE } from "../support/factories.ts";
 
 /** The envelope's JSON as the shippers write it, as text. */
 const serializeEnvelope = (envelope: Envelope): string => envelopeBytes(envelope).toString();
-
-import { MarketSimulator, seededRandom } from "../../src/core/simulator.ts";
-import { httpRequest, SOURCE } from "../support/factories.ts";
 
 describe("envelopeBytes", () => {
   it("writes exactly what JSON.stringify writes, for every kind of simulated event", () => {
