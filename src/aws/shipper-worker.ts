@@ -1,7 +1,8 @@
 /**
- * The log shipper on a worker thread. The request thread only serializes each record, writes
- * it as UTF-8 into a hand-over buffer and transfers full buffers to the worker; aggregation,
- * the SDK's PutRecords and the spool run on the worker, so logging costs the API little
+ * The log shipper on a worker thread. The request thread only writes each record's JSON as
+ * UTF-8 straight into a hand-over buffer (JsonWriter) and transfers full buffers to the
+ * worker, which copies them out and sends them back for reuse; aggregation, the SDK's
+ * PutRecords and the spool run on the worker, so logging costs the API little
  * (bench/results/webserver.json).
  *
  * Why bytes and not a string of records: records waiting in a JS string survive the request
@@ -52,7 +53,15 @@ export type WorkerShipperOptions = Omit<ShipperOptions, "kinesis"> & {
   maxHandOverRecords?: number;
 };
 
-type Reply = { type: string; id?: number; stats: ShipperStats; buffered: number; left?: number };
+type Reply = {
+  type: string;
+  id?: number;
+  stats: ShipperStats;
+  buffered: number;
+  left?: number;
+  /** An emptied hand-over buffer, coming back ("emptied"). */
+  buffer?: ArrayBuffer;
+};
 
 /** Key length (u16 LE) and data length (u32 LE) at the start of a frame. */
 function frameHeader(bytes: Uint8Array, at: number, keyBytes: number, dataBytes: number): void {
@@ -94,8 +103,8 @@ export class ShipperWorker implements LogShipper {
       this.#worker.once("error", reject);
       this.#worker.on("message", (reply: Reply) => {
         if (reply.type === "emptied") {
-          const { buffer } = reply as unknown as { buffer: ArrayBuffer };
-          if (buffer.byteLength === HANDOVER_BYTES && this.#spare.length < SPARE_BUFFERS)
+          const { buffer } = reply;
+          if (buffer?.byteLength === HANDOVER_BYTES && this.#spare.length < SPARE_BUFFERS)
             this.#spare.push(buffer);
           return;
         }

@@ -9,7 +9,7 @@
  * does, for the four envelope types only; it is tested equal to `JSON.stringify`, escapes
  * included (docs/decisions.md).
  */
-import type { Envelope, EnvelopeSource, NewsArticle } from "./events.ts";
+import type { Envelope, NewsArticle } from "./events.ts";
 
 /** Thrown by a JsonWriter whose buffer cannot take what is being written. */
 export class OutOfRoom extends Error {
@@ -48,7 +48,7 @@ export class JsonWriter {
     if (this.at + bytes > this.bytes.length) throw OUT_OF_ROOM;
   }
 
-  /** Text known to be ASCII with nothing to escape: the templates' constants and numbers. */
+  /** Text known to be ASCII with nothing to escape: the envelope's keys and punctuation, numbers. */
   ascii(text: string): void {
     this.#room(text.length);
     const bytes = this.bytes;
@@ -123,9 +123,9 @@ export class JsonWriter {
         if (short === undefined) at = hexEscape(bytes, at, c);
         else bytes[at++] = short;
       } else if (c >= 0xd800 && c <= 0xdfff) {
-        const next = text.charCodeAt(i + 1);
-        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-          at = utf8CodePoint(bytes, at, 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00));
+        const pair = surrogatePair(text, i);
+        if (pair > 0) {
+          at = utf8CodePoint(bytes, at, pair);
           i++;
         } else {
           bytes[at++] = BACKSLASH;
@@ -149,19 +149,23 @@ export class JsonWriter {
       if (c < 0x80) {
         bytes[at++] = c;
       } else if (c >= 0xd800 && c <= 0xdfff) {
-        const next = text.charCodeAt(i + 1);
-        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-          at = utf8CodePoint(bytes, at, 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00));
-          i++;
-        } else {
-          at = utf8CodePoint(bytes, at, 0xfffd);
-        }
+        const pair = surrogatePair(text, i);
+        if (pair > 0) i++;
+        at = utf8CodePoint(bytes, at, pair > 0 ? pair : 0xfffd);
       } else {
         at = utf8CodePoint(bytes, at, c);
       }
     }
     this.at = at;
   }
+}
+
+/** The code point of the surrogate pair at `i` of `text`, or 0 when the surrogate there is lone. */
+function surrogatePair(text: string, i: number): number {
+  const high = text.charCodeAt(i);
+  const low = text.charCodeAt(i + 1);
+  if (high > 0xdbff || !(low >= 0xdc00 && low <= 0xdfff)) return 0;
+  return 0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00);
 }
 
 /** `uXXXX` (after the backslash), lowercase hex as JSON.stringify writes it. */
@@ -215,14 +219,6 @@ const dataOf = (a: NewsArticle): NewsArticle => ({
   sentiment: a.sentiment,
 });
 
-function writeSource(out: JsonWriter, source: EnvelopeSource): void {
-  out.ascii('"source":{"service":');
-  out.string(source.service);
-  out.ascii(',"instance":');
-  out.string(source.instance);
-  out.ascii("}");
-}
-
 /** The envelope as JSON, keys in the contract's order: v, id, type, ts, source, data. */
 export function writeEnvelope(out: JsonWriter, envelope: Envelope): void {
   out.ascii('{"v":');
@@ -233,9 +229,11 @@ export function writeEnvelope(out: JsonWriter, envelope: Envelope): void {
   out.string(envelope.type);
   out.ascii(',"ts":');
   out.string(envelope.ts);
-  out.ascii(",");
-  writeSource(out, envelope.source);
-  out.ascii(',"data":');
+  out.ascii(',"source":{"service":');
+  out.string(envelope.source.service);
+  out.ascii(',"instance":');
+  out.string(envelope.source.instance);
+  out.ascii('},"data":');
   switch (envelope.type) {
     case "fx.quote": {
       const d = envelope.data;
