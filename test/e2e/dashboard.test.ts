@@ -10,8 +10,8 @@ import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, startUp, summaryOf } from "../support/cli.ts";
 import { eventually, tempStateDir } from "../support/local-aws.ts";
+import { CHROMIUM } from "../support/tools.ts";
 
-const CHROMIUM = process.env.TICKLAKE_CHROMIUM ?? "/usr/bin/chromium";
 const SCREENSHOT = new URL("../../test-results/dashboard.png", import.meta.url).pathname;
 
 describe("the dashboard in a browser", () => {

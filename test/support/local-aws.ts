@@ -12,6 +12,7 @@ import { type RunningEmulators, startEmulators } from "../../src/local/emulators
 import { localClients } from "../../src/local/pipeline.ts";
 import { type Provisioned, provision } from "../../src/local/provisioner.ts";
 import type { Endpoints } from "../../src/local/state.ts";
+import { AWS_CLI } from "./tools.ts";
 
 export async function tempStateDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "ticklake-test-"));
@@ -21,9 +22,6 @@ export async function tempStateDir(): Promise<{ dir: string; remove: () => Promi
 export async function emulatorsIn(dir: string): Promise<RunningEmulators> {
   return startEmulators({ stateDir: dir });
 }
-
-/** Debian's awscli: an independent client that proves the endpoints speak AWS. */
-export const AWS_CLI = process.env.TICKLAKE_AWS_CLI ?? "/usr/bin/aws";
 
 export async function awsCli(endpoint: string, args: string[], input?: string): Promise<string> {
   const run = promisify(execFile);
