@@ -169,10 +169,8 @@ export async function up(options: UpOptions): Promise<UpSummary> {
       dashboard: {
         monitor,
         examples: QUERY_EXAMPLES,
-        query: (sql) =>
-          runQuery(pipeline.clients.s3, pipeline.bucket, sql, join(options.stateDir, "query-cache"), {
-            sandboxed: true,
-          }),
+        query: (sql, limits) =>
+          runQuery(pipeline.clients.s3, pipeline.bucket, sql, join(options.stateDir, "query-cache"), limits),
       },
       // The built-in load generator runs from this host: it must not be rate-limited.
       rateLimitPerMinute: 1_000_000,
