@@ -104,8 +104,12 @@ export function endpointFailure(
   const response = (error as { $response?: { statusCode?: number; body?: unknown } }).$response;
   const fault = (error as { $fault?: string }).$fault;
   if (response && fault === undefined) {
+    // The body, where the SDK kept it; otherwise the parser's complaint, which quotes its start.
     const body = (error as { $responseBodyText?: string }).$responseBodyText ?? response.body;
-    const shown = typeof body === "string" && body !== "" ? ` (${excerpt(body)})` : "";
+    const shown =
+      typeof body === "string" && body !== ""
+        ? ` (${excerpt(body)})`
+        : ` (${error.name}: ${firstLine(error.message)})`;
     return new EndpointError(
       "ENDPOINT_NOT_AWS",
       `${describe(context)} answered HTTP ${response.statusCode ?? "?"} with something that is not an AWS API response${shown}: ${hintFor(context.target)}`,

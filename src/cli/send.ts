@@ -6,10 +6,12 @@ import { createHash } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
+import { DescribeStreamSummaryCommand } from "@aws-sdk/client-kinesis";
 import type { AwsClients } from "../aws/clients.ts";
 import { KinesisShipper, partitionKeyOf } from "../aws/shipper.ts";
 import { ConfigError } from "../core/errors.ts";
 import { Envelope } from "../core/events.ts";
+import { PreconditionError } from "./errors.ts";
 
 export interface SendResult {
   lines: number;
@@ -80,6 +82,17 @@ export async function send(
   options: { retime?: boolean } = {},
 ): Promise<SendResult> {
   await checkReadable(file);
+  // The shipper retries an unreachable stream for ever: ask once first, so that a wrong
+  // endpoint or stream name fails at once and says so.
+  await clients.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName })).catch((error) => {
+    if ((error as Error).name !== "ResourceNotFoundException") throw error;
+    throw new PreconditionError(
+      `no stream named ${streamName}: is the pipeline provisioned (\`ticklake provision\`)?`,
+      {
+        cause: error,
+      },
+    );
+  });
   const shipper = new KinesisShipper({ kinesis: clients.shippingKinesis, streamName });
   const result: SendResult = { lines: 0, sent: 0, invalid: 0 };
   let lines: AsyncIterable<string> | Iterable<string> = linesOf(file);

@@ -5,7 +5,7 @@
  */
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
-import { MAX_QUERY_ROWS, MAX_SQL_LENGTH } from "../../src/dashboard/plugin.ts";
+import { MAX_QUERY_ROWS, MAX_SQL_LENGTH, QUERY_TIMEOUT_MS } from "../../src/dashboard/plugin.ts";
 import { build } from "../../src/webserver/app.ts";
 import { MarketFeed } from "../../src/webserver/feed.ts";
 
@@ -62,13 +62,15 @@ describe("dashboard routes", () => {
 
   it("takes SQL only as JSON, names what is wrong with a body, and caps the rows it returns", async () => {
     const received: string[] = [];
+    const limits: Array<{ timeoutMs: number }> = [];
     // A real DuckDB answers (the lake's mirror is tested with it in test/integration/query.test.ts).
     const duck = await (await DuckDBInstance.create(":memory:")).connect();
     await duck.run(`CREATE TABLE numbers AS SELECT range AS n FROM range(${MAX_QUERY_ROWS + 5})`);
     server = await app({
       examples: { one: "SELECT 1" },
-      query: async (sql) => {
+      query: async (sql, limit) => {
         received.push(sql);
+        limits.push(limit);
         const reader = await duck.runAndReadAll(sql);
         return { columns: reader.columnNames(), rows: reader.getRowsJson() as unknown[][] };
       },
@@ -121,6 +123,9 @@ describe("dashboard routes", () => {
       message: 'Parser Error: syntax error at or near "boom"',
     });
     expect(received).toHaveLength(2);
+    // Every query from the page runs under the dashboard's time limit: 10 s.
+    expect(QUERY_TIMEOUT_MS).toBe(10_000);
+    expect(limits).toEqual([{ timeoutMs: QUERY_TIMEOUT_MS }, { timeoutMs: QUERY_TIMEOUT_MS }]);
     duck.closeSync();
   });
 });

@@ -92,6 +92,7 @@ export function register(program: Program, cli: Cli): void {
           session: options.session,
           drainTimeoutSeconds: options.drainTimeout,
           out: (line) => cli.print(line),
+          env: cli.io.env,
         });
       } catch (error) {
         const endpoint = options.target === "localstack" ? localstackEndpoints(cli.io.env).s3 : undefined;
