@@ -83,7 +83,7 @@ export function viewStatements(cacheDir: string, present: ReadonlySet<string>): 
 }
 
 /** Settings of every query's database: no extension is fetched or loaded, nothing spills to disk. */
-function databaseConfig(limits: QueryLimits): Record<string, string> {
+function databaseConfig(limits: Omit<QueryLimits, "timeoutMs">): Record<string, string> {
   return {
     threads: String(limits.threads ?? DEFAULT_THREADS),
     memory_limit: limits.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
@@ -219,7 +219,7 @@ const refusal = (type: StatementType) =>
 /** The type DuckDB gives `sql` in a sealed database whose datasets are empty tables, if it binds there. */
 async function standInStatementType(sql: string): Promise<StatementType | undefined> {
   const instance = await DuckDBInstance.create(":memory:", {
-    ...databaseConfig({ timeoutMs: 0 }),
+    ...databaseConfig({}),
     enable_external_access: "false",
   });
   const connection = await instance.connect();

@@ -4,8 +4,9 @@
 
 const SVG = "http://www.w3.org/2000/svg";
 const MARGIN = { top: 10, right: 72, bottom: 24, left: 8 };
-const PRICE_TICKS = 5;
-const TIME_TICKS = 6;
+/** Room a label needs along its axis, in pixels: sets how many ticks fit. */
+const PRICE_LABEL_PX = 36;
+const TIME_LABEL_PX = 84;
 const TIME_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
 
 function node(tag, attributes = {}, text) {
@@ -16,7 +17,7 @@ function node(tag, attributes = {}, text) {
 }
 
 /** Round steps (1, 2 or 5 × 10^k) covering [low, high] with about `count` ticks. */
-export function priceTicks(low, high, count = PRICE_TICKS) {
+export function priceTicks(low, high, count) {
   const span = high - low || Math.abs(high) * 1e-3 || 1;
   const raw = span / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
@@ -28,7 +29,7 @@ export function priceTicks(low, high, count = PRICE_TICKS) {
 }
 
 /** Whole-second, whole-minute or whole-hour instants in [fromMs, toMs], about `count` of them. */
-export function timeTicks(fromMs, toMs, count = TIME_TICKS) {
+export function timeTicks(fromMs, toMs, count) {
   const spanS = Math.max(1, (toMs - fromMs) / 1000);
   const stepS = TIME_STEPS_S.find((s) => spanS / s <= count) ?? TIME_STEPS_S.at(-1);
   const stepMs = stepS * 1000;
@@ -72,18 +73,31 @@ export function createChart(svg) {
     const x = (at) => plot.x0 + ((at - fromMs) / (toMs - fromMs)) * (plot.x1 - plot.x0);
     const y = (value) => plot.y1 - ((value - low) / (high - low)) * (plot.y1 - plot.y0);
 
+    const last = kind === "candles" ? candles.at(-1).close : points.at(-1).value;
     const grid = node("g", { class: "grid" });
     const priceAxis = node("g", { class: "axis price" });
-    for (const value of priceTicks(low, high)) {
+    for (const value of priceTicks(
+      low,
+      high,
+      Math.max(2, Math.floor((plot.y1 - plot.y0) / PRICE_LABEL_PX)),
+    )) {
       grid.append(node("line", { x1: plot.x0, x2: plot.x1, y1: y(value), y2: y(value) }));
+      // The last price's box covers the axis there.
+      if (Math.abs(y(value) - y(last)) < 14) continue;
       priceAxis.append(
         node("text", { x: plot.x1 + 6, y: y(value), "dominant-baseline": "middle" }, value.toFixed(decimals)),
       );
     }
     const timeAxis = node("g", { class: "axis time" });
-    const { ticks, stepS } = timeTicks(fromMs, toMs);
+    const { ticks, stepS } = timeTicks(
+      fromMs,
+      toMs,
+      Math.max(2, Math.floor((plot.x1 - plot.x0) / TIME_LABEL_PX)),
+    );
     for (const at of ticks) {
+      // A label centred on a tick at the very edge would be cut off: its grid line stays.
       grid.append(node("line", { x1: x(at), x2: x(at), y1: plot.y0, y2: plot.y1 }));
+      if (x(at) < plot.x0 + TIME_LABEL_PX / 3 || x(at) > plot.x1 - TIME_LABEL_PX / 3) continue;
       timeAxis.append(
         node("text", { x: x(at), y: plot.y1 + 16, "text-anchor": "middle" }, timeLabel(at, stepS < 60)),
       );
@@ -97,7 +111,6 @@ export function createChart(svg) {
     });
 
     let series;
-    let last;
     if (kind === "candles") {
       series = node("g", { class: "candles" });
       const slot = ((plot.x1 - plot.x0) * spanMs) / (toMs - fromMs);
@@ -125,13 +138,11 @@ export function createChart(svg) {
         );
         series.append(candle);
       }
-      last = candles.at(-1).close;
     } else {
       series = node("polyline", {
         class: "series",
         points: points.map((p) => `${x(p.at).toFixed(1)},${y(p.value).toFixed(1)}`).join(" "),
       });
-      last = points.at(-1).value;
     }
 
     // The last price: a dashed line across, and its value boxed on the price axis.
