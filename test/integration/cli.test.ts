@@ -146,6 +146,14 @@ describe("ticklake, in-process", () => {
     }
   });
 
+  it("query on a state folder where nothing was ever provisioned: the emulators refuse, and it says what to do", async () => {
+    const { code, stderr } = await inEmpty(["query", "SELECT 1"]);
+    expect(code).toBe(2);
+    expect(expectOneLine(stderr)).toBe(
+      "ticklake: the local emulators refused the call: NoSuchBucket: The specified bucket does not exist: ticklake-local-lake: are the pipeline's resources there? `ticklake provision` creates them",
+    );
+  }, 60_000);
+
   it("says LocalStack cannot be reached, for every command that talks to it", async () => {
     for (const args of [
       ["up", "--target", "localstack", "--port", "0"],
