@@ -46,9 +46,10 @@ function timeLabel(atMs, withSeconds) {
 }
 
 /**
- * A chart in `svg`. `draw({ kind, decimals, points | candles })` replaces what it shows:
- * points are `{ at, value }`, candles `{ at, open, high, low, close }` (at: the minute's start,
- * epoch ms), both oldest first.
+ * A chart in `svg`. `draw({ kind, decimals, points | candles, spanMs })` replaces what it
+ * shows: points are `{ at, value }`, candles `{ at, open, high, low, close }` (at: the start of
+ * the candle's `spanMs`, epoch ms), both oldest first. A line's time axis covers at least
+ * `spanMs`.
  */
 export function createChart(svg) {
   function draw({ kind, decimals, points = [], candles = [], spanMs = 60_000 }) {
@@ -62,9 +63,10 @@ export function createChart(svg) {
     const lows = kind === "candles" ? candles.map((c) => c.low) : points.map((p) => p.value);
     const highs = kind === "candles" ? candles.map((c) => c.high) : lows;
     if (times.length === 0) return;
-    // Candles occupy their whole minute: the axis runs to the end of the last one.
-    const fromMs = times[0];
-    const toMs = Math.max(times.at(-1) + (kind === "candles" ? spanMs : 0), fromMs + 1000);
+    // Candles occupy their whole minute, so the axis runs to the end of the last one. A line
+    // shows at least the last `spanMs`, so that a young series still has a time scale.
+    const toMs = times.at(-1) + (kind === "candles" ? spanMs : 0);
+    const fromMs = kind === "candles" ? times[0] : Math.min(times[0], toMs - spanMs);
     let low = Math.min(...lows);
     let high = Math.max(...highs);
     const pad = (high - low || Math.abs(high) * 1e-4 || 1) * 0.08;
