@@ -157,7 +157,11 @@ function updateCandle(at, price) {
 async function loadBars() {
   const symbol = stockChart.select.value;
   if (!symbol) return;
-  const response = await fetch(`/v1/stocks/${encodeURIComponent(symbol)}/bars?limit=${BARS_SHOWN}`);
+  // Offline for a moment (a restart): the live ticks go on, the next refresh tries again.
+  const response = await fetch(`/v1/stocks/${encodeURIComponent(symbol)}/bars?limit=${BARS_SHOWN}`).catch(
+    () => undefined,
+  );
+  if (!response) return;
   if (!response.ok || stockChart.select.value !== symbol) return;
   const { bars } = await response.json();
   candles = {
