@@ -45,6 +45,8 @@ export interface UpOptions {
   /** How long the drain may take before giving up. */
   drainTimeoutSeconds: number;
   out?: (line: string) => void;
+  /** Where TICKLAKE_DEBUG, LOCALSTACK_ENDPOINT and AWS_REGION are read. @default process.env */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface UpSummary {
@@ -86,7 +88,7 @@ async function startPipeline(
 ): Promise<{ pipeline: PipelineView; emulators?: RunningEmulators; countsObjects: boolean }> {
   const spec = resourceSpec();
   const onError = (stage: string, error: unknown) => {
-    if (process.env.TICKLAKE_DEBUG) out(`[${stage}] ${(error as Error).message}`);
+    if ((options.env ?? process.env).TICKLAKE_DEBUG) out(`[${stage}] ${(error as Error).message}`);
   };
   if (options.target === "aws") {
     const clients = createClients();
@@ -100,7 +102,7 @@ async function startPipeline(
   let emulators: RunningEmulators | undefined;
   let endpoints: Endpoints;
   if (options.target === "localstack") {
-    endpoints = localstackEndpoints();
+    endpoints = localstackEndpoints(options.env);
     out(`LocalStack at ${endpoints.s3}; functions run here, behind local event sources`);
   } else {
     emulators = await startEmulators({ stateDir: options.stateDir });
@@ -169,10 +171,8 @@ export async function up(options: UpOptions): Promise<UpSummary> {
       dashboard: {
         monitor,
         examples: QUERY_EXAMPLES,
-        query: (sql) =>
-          runQuery(pipeline.clients.s3, pipeline.bucket, sql, join(options.stateDir, "query-cache"), {
-            sandboxed: true,
-          }),
+        query: (sql, limits) =>
+          runQuery(pipeline.clients.s3, pipeline.bucket, sql, join(options.stateDir, "query-cache"), limits),
       },
       // The built-in load generator runs from this host: it must not be rate-limited.
       rateLimitPerMinute: 1_000_000,

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { TicklakeError } from "../core/errors.ts";
 import { HttpError } from "../webserver/errors.ts";
 import type { PipelineMonitor, PipelineSnapshot } from "./monitor.ts";
 
@@ -20,14 +21,21 @@ export interface QueryAnswer {
 
 export interface DashboardDeps {
   monitor?: PipelineMonitor;
-  /** Runs SQL over the lake, sandboxed. */
-  query?: (sql: string) => Promise<{ columns: string[]; rows: unknown[][] }>;
+  /**
+   * Runs one read-only SELECT over the lake within `timeoutMs`. Errors that are a
+   * TicklakeError (refused, timed out, bad SQL) are answered 400 with their code and message.
+   */
+  query?: (sql: string, limits: { timeoutMs: number }) => Promise<{ columns: string[]; rows: unknown[][] }>;
+  /** How long a query from the page may run. @default QUERY_TIMEOUT_MS (10 s) */
+  queryTimeoutMs?: number;
   /** Named SQL the query box offers. */
   examples?: Readonly<Record<string, string>>;
 }
 
 export const MAX_QUERY_ROWS = 500;
 export const MAX_SQL_LENGTH = 10_000;
+/** A query from the page is interrupted after this long, unless the caller sets `queryTimeoutMs`. */
+export const QUERY_TIMEOUT_MS = 10_000;
 
 const PUBLIC_DIR = fileURLToPath(new URL("./public/", import.meta.url));
 
@@ -117,7 +125,8 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
     "/v1/query",
     {
       schema: {
-        summary: "Run SQL over the lake (DuckDB, sandboxed to the lake's mirror)",
+        summary:
+          "Run one read-only SELECT over the lake (DuckDB, reading only the lake's mirror, time-limited)",
         body: z.toJSONSchema(QueryBody),
       },
     },
@@ -140,8 +149,10 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       }
       let result: { columns: string[]; rows: unknown[][] };
       try {
-        result = await run(body.data.sql);
+        result = await run(body.data.sql, { timeoutMs: deps.queryTimeoutMs ?? QUERY_TIMEOUT_MS });
       } catch (error) {
+        // QUERY_REFUSED, QUERY_TIMEOUT, QUERY_FAILED: the runner's own words say what to change.
+        if (error instanceof TicklakeError) throw new HttpError(400, error.code, error.message);
         throw new HttpError(400, "QUERY_FAILED", (error as Error).message.split("\n")[0] ?? "query failed");
       }
       return {
