@@ -7,10 +7,15 @@
  */
 import * as arrow from "apache-arrow";
 import { parquetMetadata } from "hyparquet";
-import { Compression, Table as ParquetTable, WriterPropertiesBuilder, writeParquet } from "parquet-wasm";
+import {
+  Compression,
+  Table as ParquetTable,
+  readParquet,
+  WriterPropertiesBuilder,
+  writeParquet,
+} from "parquet-wasm";
 import { type Column, columnsOf } from "./columns.ts";
-import type { Dataset, Envelope } from "./events.ts";
-import { SCHEMA_VERSION } from "./events.ts";
+import { DATASET_OF, type Dataset, type Envelope, type EventType, SCHEMA_VERSION } from "./events.ts";
 import { elementKey } from "./iceberg/field-ids.ts";
 import { columnMetricsOf, type DataFileStats, hourOf } from "./iceberg/metrics.ts";
 import { fieldIdOf } from "./iceberg/schema.ts";
@@ -150,4 +155,75 @@ export function encodeDataFile(
     body,
     stats: { tsHour: hourOf(hourMs), ...columnMetricsOf(dataset, events), ...footerStats(body) },
   };
+}
+
+const TYPE_OF = Object.fromEntries(
+  Object.entries(DATASET_OF).map(([type, dataset]) => [dataset, type]),
+) as Record<Dataset, EventType>;
+
+/** A column's values as JS values of the contract, read back from an Arrow column. */
+function valuesOf(column: Column, vector: arrow.Vector, length: number): unknown[] {
+  const out: unknown[] = new Array(length);
+  let row = 0;
+  for (const data of vector.data) {
+    switch (column.type.kind) {
+      case "timestamp_ms": {
+        const micros = data.values as BigInt64Array;
+        for (let i = 0; i < data.length; i++) {
+          out[row++] = new Date(Number((micros[data.offset + i] as bigint) / 1000n)).toISOString();
+        }
+        break;
+      }
+      case "decimal": {
+        // Low 64-bit word of each Decimal128; division of exact integers rounds to the nearest double.
+        const words = new BigInt64Array(
+          data.values.buffer,
+          data.values.byteOffset,
+          (data.offset + data.length) * 2,
+        );
+        const scale = 10 ** column.type.scale;
+        for (let i = 0; i < data.length; i++) out[row++] = Number(words[(data.offset + i) * 2]) / scale;
+        break;
+      }
+      case "int64": {
+        const values = data.values as BigInt64Array;
+        for (let i = 0; i < data.length; i++) out[row++] = Number(values[data.offset + i]);
+        break;
+      }
+      default: {
+        const chunk = new arrow.Vector([data]);
+        for (let i = 0; i < data.length; i++) {
+          const value = chunk.get(i);
+          out[row++] =
+            column.type.kind === "string_list" ? Array.from(value as arrow.Vector<arrow.Utf8>) : value;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads a lake data file back into the envelopes it was written from (compaction rewrites
+ * files this way): the inverse of `encodeParquet`, by column name.
+ */
+export function decodeParquet(dataset: Dataset, bytes: Uint8Array): Envelope[] {
+  const table = arrow.tableFromIPC(readParquet(bytes).intoIPCStream());
+  const length = table.numRows;
+  const events: Record<string, unknown>[] = Array.from({ length }, () => ({ type: TYPE_OF[dataset] }));
+  for (const column of columnsOf(dataset)) {
+    const vector = table.getChild(column.name);
+    if (!vector) throw new Error(`${dataset} file has no column ${column.name}`);
+    const values = valuesOf(column, vector, length);
+    const [head, ...rest] = column.path as [string, ...string[]];
+    for (let i = 0; i < length; i++) {
+      const event = events[i] as Record<string, unknown>;
+      if (rest.length === 0) event[head] = values[i];
+      else {
+        const inner = (event[head] ??= {}) as Record<string, unknown>;
+        inner[rest[0] as string] = values[i];
+      }
+    }
+  }
+  return events as unknown as Envelope[];
 }
