@@ -220,8 +220,8 @@ export function decodeParquet(dataset: Dataset, bytes: Uint8Array): Envelope[] {
       const event = events[i] as Record<string, unknown>;
       if (rest.length === 0) event[head] = values[i];
       else {
-        const inner = (event[head] ??= {}) as Record<string, unknown>;
-        inner[rest[0] as string] = values[i];
+        event[head] ??= {};
+        (event[head] as Record<string, unknown>)[rest[0] as string] = values[i];
       }
     }
   }
