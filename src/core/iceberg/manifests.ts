@@ -206,6 +206,9 @@ const toMap = <V>(record: Record<number, V>): AvroMapItem<V>[] =>
 const fromMap = <V>(items: AvroMapItem<V>[] | null): Record<number, V> =>
   Object.fromEntries((items ?? []).map((item) => [item.key, item.value]));
 
+const bytesMap = (items: AvroMapItem<Buffer>[] | null): Record<number, Uint8Array> =>
+  Object.fromEntries((items ?? []).map((item) => [item.key, new Uint8Array(item.value)]));
+
 const intBytes = (value: number): Buffer => {
   const buffer = Buffer.alloc(4);
   buffer.writeInt32LE(value);
@@ -351,8 +354,8 @@ export function readManifest(bytes: Uint8Array, manifest: ManifestFile): Manifes
         valueCounts: fromMap(data.value_counts),
         nullValueCounts: fromMap(data.null_value_counts),
         nanValueCounts: fromMap(data.nan_value_counts ?? null),
-        lowerBounds: fromMap(data.lower_bounds),
-        upperBounds: fromMap(data.upper_bounds),
+        lowerBounds: bytesMap(data.lower_bounds),
+        upperBounds: bytesMap(data.upper_bounds),
         splitOffsets: (data.split_offsets ?? []).map(Number),
         ...(typeof data.sort_order_id === "number" ? { sortOrderId: data.sort_order_id } : {}),
       },
