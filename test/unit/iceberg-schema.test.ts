@@ -1,9 +1,15 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { columnsOf } from "../../src/core/columns.ts";
 import { DATASETS } from "../../src/core/events.ts";
 import { FIELD_IDS } from "../../src/core/iceberg/field-ids.ts";
 import { evolveSchema, newTableMetadata } from "../../src/core/iceberg/metadata.ts";
-import { fieldIdsOf, type IcebergSchema, icebergSchemaOf } from "../../src/core/iceberg/schema.ts";
+import {
+  fieldIdsOf,
+  type IcebergSchema,
+  icebergSchemaMarkdown,
+  icebergSchemaOf,
+} from "../../src/core/iceberg/schema.ts";
 
 const NOW = Date.UTC(2026, 10, 26, 14);
 
@@ -91,5 +97,14 @@ describe("contract versions as Iceberg schema evolution", () => {
     expect(() => evolveSchema(table, narrowed, NOW)).toThrow(
       /bid \(id 7\) changes type from decimal\(18, 5\) to double/,
     );
+  });
+});
+
+describe("docs/data-contract.md", () => {
+  it("shows the tables' Iceberg schemas as the code derives them", () => {
+    const text = readFileSync(new URL("../../docs/data-contract.md", import.meta.url), "utf8");
+    const begin = text.indexOf("<!-- iceberg:begin -->\n") + "<!-- iceberg:begin -->\n".length;
+    const end = text.indexOf("\n<!-- iceberg:end -->");
+    expect(text.slice(begin, end)).toBe(icebergSchemaMarkdown(DATASETS));
   });
 });

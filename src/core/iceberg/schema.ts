@@ -237,3 +237,30 @@ export function checkEvolution(history: readonly IcebergSchema[], target: Iceber
   }
   return added;
 }
+
+/** The tables' Iceberg schemas as the Markdown docs/data-contract.md shows (a test keeps them equal). */
+export function icebergSchemaMarkdown(datasets: readonly Dataset[]): string {
+  const typeText = (type: SchemaField["type"]) =>
+    typeof type === "string" ? type : `list<${type.element}> (element id ${type["element-id"]})`;
+  return datasets
+    .map((dataset) => {
+      const schema = icebergSchemaOf(dataset);
+      const rows = schema.fields.map(
+        (field) =>
+          `| ${field.id} | \`${field.name}\` | ${typeText(field.type)} | ${field.required ? "required" : "optional"} |`,
+      );
+      const sort = sortColumnsOf(dataset)
+        .map((name) => `\`${name}\``)
+        .join(", ");
+      return [
+        `### \`${dataset}\``,
+        "",
+        "| field id | column | Iceberg type | |",
+        "| --- | --- | --- | --- |",
+        ...rows,
+        "",
+        `Partition: \`hour(ts)\` as \`${HOUR_PARTITION}\` (partition field ${FIRST_PARTITION_FIELD_ID}). Compacted files sorted by ${sort}.`,
+      ].join("\n");
+    })
+    .join("\n\n");
+}
