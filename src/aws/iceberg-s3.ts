@@ -181,6 +181,10 @@ export class S3VersionCatalog implements Catalog {
   }
 
   async create(table: TableIdentifier, metadata: TableMetadata): Promise<LoadedTable> {
+    // Old versions may have been removed (orphan removal): a table exists while its hint does.
+    if (await this.#io.exists(`${this.locationOf(table)}/metadata/version-hint.text`)) {
+      throw new CommitConflictError(`${table.namespace}.${table.name} exists already`);
+    }
     return this.#put(table, 1, metadata);
   }
 

@@ -12,9 +12,8 @@
 import { CreateDatabaseCommand, GetTableCommand } from "@aws-sdk/client-glue";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GlueCatalog } from "../../src/aws/catalog-glue.ts";
 import { type AwsClients, createClients } from "../../src/aws/clients.ts";
-import { S3TableFileIO } from "../../src/aws/iceberg-s3.ts";
+import { tableDeps } from "../../src/aws/tables.ts";
 import { CommitConflictError } from "../../src/core/iceberg/errors.ts";
 import { compactTable } from "../../src/core/iceberg/maintenance.ts";
 import {
@@ -53,8 +52,10 @@ beforeAll(async () => {
   });
   await clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   await clients.glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: DATABASE } }));
-  const io = new S3TableFileIO(clients.s3);
-  deps = { catalog: new GlueCatalog(clients.glue, io), io, now: () => T0 + 3 * HOUR };
+  deps = {
+    ...tableDeps(clients, { catalog: "glue", warehouse: `s3://${BUCKET}/tables`, namespace: DATABASE }),
+    now: () => T0 + 3 * HOUR,
+  };
 });
 
 afterAll(async () => {

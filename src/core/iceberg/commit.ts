@@ -64,6 +64,31 @@ export function announcedFileOf(manifest: ObjectManifest): AnnouncedFile {
   };
 }
 
+/**
+ * The announced files of a batch of "data available" messages, by table (dataset); the
+ * messages that are not committable (quarantine objects, files without statistics) apart,
+ * with the reason.
+ */
+export function filesByTable(manifests: readonly ObjectManifest[]): {
+  tables: Map<string, AnnouncedFile[]>;
+  refused: Array<{ key: string; reason: string }>;
+} {
+  const tables = new Map<string, AnnouncedFile[]>();
+  const refused: Array<{ key: string; reason: string }> = [];
+  for (const manifest of manifests) {
+    try {
+      const file = announcedFileOf(manifest);
+      const list = tables.get(file.dataset) ?? [];
+      list.push(file);
+      tables.set(file.dataset, list);
+    } catch (error) {
+      if (!(error instanceof DataFileError)) throw error;
+      refused.push({ key: manifest.key, reason: error.message });
+    }
+  }
+  return { tables, refused };
+}
+
 const numericKeys = <V>(record: Record<string, V>): Record<number, V> =>
   Object.fromEntries(Object.entries(record).map(([key, value]) => [Number(key), value]));
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { fullJitterDelay, sleep } from "../backoff.ts";
-import type { Dataset } from "../events.ts";
+import type { Dataset, Envelope } from "../events.ts";
 import { decodeParquet, encodeDataFile } from "../parquet.ts";
 import { dataFileOf, type TableUpdated, totalFilesSizeOf, totalsOf } from "./commit.ts";
 import {
@@ -90,10 +90,12 @@ export async function compactHour(
   settings: MaintenanceOptions,
 ): Promise<CompactionResult> {
   const now = deps.now ?? Date.now;
-  const events = [];
+  const events: Envelope[] = [];
   let inputBytes = 0;
   for (const entry of live) {
-    events.push(...decodeParquet(dataset, await deps.io.read(entry.dataFile.filePath)));
+    // One by one, not spread into push(): a compacted file holds millions of rows.
+    for (const event of decodeParquet(dataset, await deps.io.read(entry.dataFile.filePath)))
+      events.push(event);
     inputBytes += entry.dataFile.fileSizeInBytes;
   }
   const rewrite = rewriteHour(dataset, events, inputBytes, settings.targetFileBytes);
