@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3TableFileIO, S3VersionCatalog } from "../../src/aws/iceberg-s3.ts";
 import type { Envelope } from "../../src/core/events.ts";
 import type { AnnouncedFile } from "../../src/core/iceberg/commit.ts";
+import { CommitConflictError } from "../../src/core/iceberg/errors.ts";
 import { icebergSchemaOf } from "../../src/core/iceberg/schema.ts";
 import {
   type Catalog,
@@ -196,5 +197,29 @@ describe("committing the processor's files (local catalog, pyiceberg reads back)
     const [checked] = await checkTables(emulators.endpoints.s3, [{ location: catalog.locationOf(table) }]);
     expect(checked?.ids).toEqual(idsOf(events));
     expect(checked?.files).toHaveLength(files.length + middle.length + last.length);
+  });
+
+  it("a commit whose answer was lost counts as committed on its retry, not as a conflict to plan again", async () => {
+    // GIVEN a catalog that stores the commit, then loses the answer (the caller sees a conflict,
+    // as an SDK retry of the conditional create would report 412)
+    const table: TableIdentifier = { namespace: "lost", name: "fx_quotes" };
+    await ensureTable(deps, table, "fx_quotes", catalog.locationOf(table));
+    const events = fxEvents(10, T0, 1_000);
+    const files = await writeLakeFiles(s3, BUCKET, events);
+    const losing: Catalog = {
+      load: (id) => catalog.load(id),
+      create: (id, metadata) => catalog.create(id, metadata),
+      commit: async (id, base, next) => {
+        await catalog.commit(id, base, next);
+        throw new CommitConflictError("version 2 was committed by another writer");
+      },
+    };
+    // WHEN the files are committed
+    const outcome = await commitFiles({ ...deps, catalog: losing }, table, files);
+    // THEN the commit is recognised as its own, and the table holds the files once, in one snapshot
+    expect(outcome).toMatchObject({ kind: "committed", attempts: 1 });
+    const [checked] = await checkTables(emulators.endpoints.s3, [{ location: catalog.locationOf(table) }]);
+    expect(checked?.snapshots).toHaveLength(1);
+    expect(checked?.ids).toEqual(idsOf(events));
   });
 });
