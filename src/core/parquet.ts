@@ -17,7 +17,7 @@ import {
 import { type Column, columnsOf } from "./columns.ts";
 import { DATASET_OF, type Dataset, type Envelope, type EventType, SCHEMA_VERSION } from "./events.ts";
 import { elementKey } from "./iceberg/field-ids.ts";
-import { columnMetricsOf, type DataFileStats, hourOf } from "./iceberg/metrics.ts";
+import { type DataFileStats, hourOf, metricsOfColumns } from "./iceberg/metrics.ts";
 import { fieldIdOf } from "./iceberg/schema.ts";
 
 export const PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet";
@@ -41,9 +41,13 @@ function listTypeOf(dataset: Dataset, column: Column): arrow.List {
   return new arrow.List(new arrow.Field("element", new arrow.Utf8(), false, withFieldId(elementId)));
 }
 
-function vectorOf(dataset: Dataset, column: Column, events: readonly Envelope[]): arrow.Vector {
-  const length = events.length;
-  const values = events.map((event) => valueAt(event, column.path));
+/** Each column's values, in column order: read once, for the encoder and the metrics. */
+function columnValues(columns: readonly Column[], events: readonly Envelope[]): unknown[][] {
+  return columns.map((column) => events.map((event) => valueAt(event, column.path)));
+}
+
+function vectorOf(dataset: Dataset, column: Column, values: readonly unknown[]): arrow.Vector {
+  const length = values.length;
   switch (column.type.kind) {
     case "string":
       return arrow.vectorFromArray(values as string[], new arrow.Utf8());
@@ -86,7 +90,16 @@ function vectorOf(dataset: Dataset, column: Column, events: readonly Envelope[])
  */
 export function encodeParquet(dataset: Dataset, events: readonly Envelope[]): Uint8Array {
   const columns = columnsOf(dataset);
-  const vectors = columns.map((column) => vectorOf(dataset, column, events));
+  return encodeColumns(dataset, columns, columnValues(columns, events), events.length);
+}
+
+function encodeColumns(
+  dataset: Dataset,
+  columns: readonly Column[],
+  values: readonly unknown[][],
+  length: number,
+): Uint8Array {
+  const vectors = columns.map((column, index) => vectorOf(dataset, column, values[index] as unknown[]));
   const fields = columns.map(
     (column, index) =>
       new arrow.Field(
@@ -98,7 +111,7 @@ export function encodeParquet(dataset: Dataset, events: readonly Envelope[]): Ui
   );
   const struct = arrow.makeData({
     type: new arrow.Struct(fields),
-    length: events.length,
+    length,
     nullCount: 0,
     children: vectors.map((vector) => vector.data[0] as arrow.Data),
   });
@@ -108,7 +121,7 @@ export function encodeParquet(dataset: Dataset, events: readonly Envelope[]): Ui
   );
   const properties = new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)
-    .setMaxRowGroupSize(Math.max(1, events.length))
+    .setMaxRowGroupSize(Math.max(1, length))
     .setCreatedBy("ticklake")
     // One key: the writer keeps key-value metadata in a hash map, so several keys come out in
     // a different order each time, and the same records must always make the same bytes (a
@@ -150,10 +163,16 @@ export function encodeDataFile(
   /** Any instant of the hour that all `events` lie in. */
   hourMs: number,
 ): { body: Uint8Array; stats: DataFileStats } {
-  const body = encodeParquet(dataset, events);
+  const columns = columnsOf(dataset);
+  const values = columnValues(columns, events);
+  const body = encodeColumns(dataset, columns, values, events.length);
   return {
     body,
-    stats: { tsHour: hourOf(hourMs), ...columnMetricsOf(dataset, events), ...footerStats(body) },
+    stats: {
+      tsHour: hourOf(hourMs),
+      ...metricsOfColumns(dataset, columns, values, events.length),
+      ...footerStats(body),
+    },
   };
 }
 

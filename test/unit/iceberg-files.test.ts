@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { columnsOf } from "../../src/core/columns.ts";
+import type { Envelope } from "../../src/core/events.ts";
 import { readAvroFile } from "../../src/core/iceberg/avro.ts";
 import {
   type AnnouncedFile,
@@ -31,7 +32,7 @@ import {
   serializeValue,
 } from "../../src/core/iceberg/metrics.ts";
 import { hourPartitionSpec, icebergSchemaOf } from "../../src/core/iceberg/schema.ts";
-import { fxQuote } from "../support/factories.ts";
+import { fxQuote, newsArticle } from "../support/factories.ts";
 
 const NOW = Date.UTC(2026, 10, 26, 14);
 const HOUR = 3_600_000;
@@ -99,6 +100,17 @@ describe("Iceberg's single-value serialization of bounds", () => {
     expect(upper).toHaveLength(16);
     expect(upper > (ids[1] as string)).toBe(true);
     expect(metrics.valueCounts).toMatchObject({ "1": 2, "8": 2 });
+  });
+
+  it("bounds text columns in UTF-8 order also where JavaScript's order differs", () => {
+    const article = newsArticle(NOW);
+    const events = [
+      { ...article, data: { ...article.data, headline: "\u{1F600} rally" } },
+      { ...article, id: "01M8C2FVR55YYJ0SY5BC8V38GZ", data: { ...article.data, headline: "\uFFFD glitch" } },
+    ] as Envelope[];
+    const metrics = columnMetricsOf("news", events);
+    expect(Buffer.from(metrics.lowerBounds["7"] as string, "base64").toString()).toBe("\uFFFD glitch");
+    expect(Buffer.from(metrics.upperBounds["7"] as string, "base64").toString()).toBe("\u{1F600} rally");
   });
 
   it("orders strings by UTF-8 bytes: a character beyond the BMP sorts after U+FFFD", () => {

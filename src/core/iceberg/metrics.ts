@@ -133,72 +133,100 @@ function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }
 
+type ColumnMetrics = Omit<DataFileStats, "columnSizes" | "splitOffsets" | "tsHour">;
+
 /**
  * Counts and bounds of every top-level column of a file holding `events` (all of one hour),
  * keyed by field id. List columns get value counts (their element count) and no bounds, as
  * Iceberg's writers do. Column sizes and split offsets come from the written file.
  */
-export function columnMetricsOf(
+export function columnMetricsOf(dataset: Dataset, events: readonly Envelope[]): ColumnMetrics {
+  const columns = columnsOf(dataset);
+  const values = columns.map((column) => events.map((event) => valueAt(event, column.path)));
+  return metricsOfColumns(dataset, columns, values, events.length);
+}
+
+/** Code units from U+D800 up: where UTF-16 order and UTF-8 order can differ. */
+const WIDE = /[\ud800-\uffff]/;
+
+function stringBounds(values: readonly unknown[]): { min: string; max: string } {
+  let min = values[0] as string;
+  let max = min;
+  let wide = false;
+  for (const value of values as string[]) {
+    if (value < min) min = value;
+    if (value > max) max = value;
+    if (!wide && WIDE.test(value)) wide = true;
+  }
+  if (!wide) return { min, max };
+  // Surrogates and U+E000-U+FFFF: JavaScript's order is not Iceberg's (UTF-8 bytes); compare exactly.
+  for (const value of values as string[]) {
+    if (compareUtf8(value, min) < 0) min = value;
+    if (compareUtf8(value, max) > 0) max = value;
+  }
+  return { min, max };
+}
+
+/** `columnMetricsOf` on values already read, one array per column in column order. */
+export function metricsOfColumns(
   dataset: Dataset,
-  events: readonly Envelope[],
-): Omit<DataFileStats, "columnSizes" | "splitOffsets" | "tsHour"> {
+  columns: readonly Column[],
+  values: readonly (readonly unknown[])[],
+  count: number,
+): ColumnMetrics {
   const valueCounts: Record<string, number> = {};
   const nullValueCounts: Record<string, number> = {};
   const nanValueCounts: Record<string, number> = {};
   const lowerBounds: Record<string, string> = {};
   const upperBounds: Record<string, string> = {};
-  for (const column of columnsOf(dataset)) {
+  columns.forEach((column, index) => {
     const id = String(fieldIdOf(dataset, column.name));
+    const columnValues = values[index] as readonly unknown[];
+    valueCounts[id] = count;
+    nullValueCounts[id] = 0;
     if (column.type.kind === "string_list") {
       const elementId = String(fieldIdOf(dataset, `${column.name}.element`));
       let elements = 0;
-      for (const event of events) elements += (valueAt(event, column.path) as string[]).length;
-      valueCounts[id] = events.length;
-      nullValueCounts[id] = 0;
+      for (const list of columnValues as string[][]) elements += list.length;
       valueCounts[elementId] = elements;
       nullValueCounts[elementId] = 0;
-      continue;
+      return;
     }
-    valueCounts[id] = events.length;
-    nullValueCounts[id] = 0;
     if (column.type.kind === "float64") nanValueCounts[id] = 0;
-    if (events.length === 0) continue;
-    const first = valueAt(events[0] as Envelope, column.path);
-    let min = first;
-    let max = first;
-    const byText = column.type.kind === "string" || column.type.kind === "timestamp_ms";
-    for (const event of events) {
-      const value = valueAt(event, column.path);
-      if (byText) {
-        // ISO timestamps of one fixed format sort as text in time order.
-        if (compareUtf8(value as string, min as string) < 0) min = value;
-        if (compareUtf8(value as string, max as string) > 0) max = value;
-      } else if (column.type.kind === "boolean") {
-        if (value === false) min = false;
-        if (value === true) max = true;
-      } else {
-        if ((value as number) < (min as number)) min = value;
-        if ((value as number) > (max as number)) max = value;
+    if (count === 0) return;
+    if (column.type.kind === "string" || column.type.kind === "timestamp_ms") {
+      // ISO timestamps of one fixed format sort as text in time order.
+      const { min, max } = stringBounds(columnValues);
+      if (column.type.kind === "timestamp_ms") {
+        lowerBounds[id] = base64(serializeValue(column, min));
+        upperBounds[id] = base64(serializeValue(column, max));
+        return;
+      }
+      lowerBounds[id] = base64(serializeValue(column, truncatedLower(min)));
+      const upper = truncatedUpper(max);
+      if (upper !== undefined) upperBounds[id] = base64(serializeValue(column, upper));
+      return;
+    }
+    let min = columnValues[0];
+    let max = min;
+    if (column.type.kind === "boolean") {
+      min = columnValues.every(Boolean);
+      max = columnValues.some(Boolean);
+    } else {
+      for (const value of columnValues as number[]) {
+        if (value < (min as number)) min = value;
+        if (value > (max as number)) max = value;
       }
     }
-    if (column.type.kind === "string") {
-      lowerBounds[id] = base64(serializeValue(column, truncatedLower(min as string)));
-      const upper = truncatedUpper(max as string);
-      if (upper !== undefined) upperBounds[id] = base64(serializeValue(column, upper));
-      continue;
-    }
     // -0 and 0 compare equal; Iceberg orders -0 first, so a bound must not claim 0 for -0.
-    if (column.type.kind === "float64" && Object.is(min, 0))
-      min = events.some((e) => Object.is(valueAt(e, column.path), -0)) ? -0 : 0;
+    if (
+      column.type.kind === "float64" &&
+      Object.is(min, 0) &&
+      columnValues.some((value) => Object.is(value, -0))
+    )
+      min = -0;
     lowerBounds[id] = base64(serializeValue(column, min));
     upperBounds[id] = base64(serializeValue(column, max));
-  }
-  return {
-    recordCount: events.length,
-    valueCounts,
-    nullValueCounts,
-    nanValueCounts,
-    lowerBounds,
-    upperBounds,
-  };
+  });
+  return { recordCount: count, valueCounts, nullValueCounts, nanValueCounts, lowerBounds, upperBounds };
 }
