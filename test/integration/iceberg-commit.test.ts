@@ -3,9 +3,9 @@
  * Iceberg tables through the local catalog, then read back by pyiceberg, an independent
  * implementation (test/support/iceberg_check.py).
  */
-import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { S3TableFileIO, S3VersionCatalog } from "../../src/aws/iceberg-s3.ts";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { S3VersionCatalog } from "../../src/aws/iceberg-s3.ts";
 import type { Envelope } from "../../src/core/events.ts";
 import type { AnnouncedFile } from "../../src/core/iceberg/commit.ts";
 import { CommitConflictError } from "../../src/core/iceberg/errors.ts";
@@ -19,37 +19,22 @@ import {
   type TableIdentifier,
 } from "../../src/core/iceberg/table-ops.ts";
 import type { RunningEmulators } from "../../src/local/emulators.ts";
-import { localClients } from "../../src/local/pipeline.ts";
 import { fxQuote, newsArticle } from "../support/factories.ts";
-import { checkTables, writeLakeFiles } from "../support/iceberg.ts";
-import { emulatorsIn, tempStateDir } from "../support/local-aws.ts";
+import { checkTables, localTables, writeLakeFiles } from "../support/iceberg.ts";
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 26, 14, 0, 0, 0);
 const BUCKET = "iceberg-commit-test";
 
-let emulators: RunningEmulators;
+const local = localTables(BUCKET);
 let s3: S3Client;
-let removeState: () => Promise<void>;
-let io: S3TableFileIO;
+let emulators: RunningEmulators;
 let catalog: S3VersionCatalog;
 let deps: TableDeps;
 
-beforeAll(async () => {
-  const state = await tempStateDir();
-  removeState = state.remove;
-  emulators = await emulatorsIn(state.dir);
-  s3 = localClients(emulators.endpoints).s3;
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  io = new S3TableFileIO(s3);
-  catalog = new S3VersionCatalog(io, `s3://${BUCKET}/tables`);
-  deps = { catalog, io };
-});
-
-afterAll(async () => {
-  s3?.destroy();
-  await emulators?.stop();
-  await removeState?.();
+beforeAll(() => {
+  ({ s3, emulators, catalog } = local);
+  deps = { catalog, io: local.io };
 });
 
 function fxEvents(count: number, startMs: number, stepMs: number): Envelope[] {

@@ -3,9 +3,9 @@
  * snapshots, late files compacted again, re-announced replaced files refused, snapshot expiry
  * after the time-travel window and orphan removal; pyiceberg reads every step back.
  */
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseS3Uri, S3TableFileIO, S3VersionCatalog } from "../../src/aws/iceberg-s3.ts";
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseS3Uri, type S3VersionCatalog } from "../../src/aws/iceberg-s3.ts";
 import type { Envelope } from "../../src/core/events.ts";
 import type { AnnouncedFile } from "../../src/core/iceberg/commit.ts";
 import { compactTable, expireSnapshots, removeOrphans } from "../../src/core/iceberg/maintenance.ts";
@@ -16,11 +16,10 @@ import {
   type TableIdentifier,
 } from "../../src/core/iceberg/table-ops.ts";
 import type { RunningEmulators } from "../../src/local/emulators.ts";
-import { localClients } from "../../src/local/pipeline.ts";
 import { parquetEnvelopes } from "../support/duckdb.ts";
 import { stockQuote } from "../support/factories.ts";
-import { checkTables, writeLakeFiles } from "../support/iceberg.ts";
-import { emulatorsIn, getBytes, tempStateDir } from "../support/local-aws.ts";
+import { checkTables, localTables, writeLakeFiles } from "../support/iceberg.ts";
+import { getBytes } from "../support/local-aws.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -29,30 +28,18 @@ const H2 = H1 + HOUR; // still open when compaction first runs
 const BUCKET = "iceberg-maintenance-test";
 const SYMBOLS = ["MSFT", "AAPL", "NVDA"];
 
+const local = localTables(BUCKET);
 let emulators: RunningEmulators;
 let s3: S3Client;
-let removeState: () => Promise<void>;
 let clock = H2 + 30 * MINUTE;
 let deps: TableDeps;
 let catalog: S3VersionCatalog;
 const table: TableIdentifier = { namespace: "ticklake", name: "stock_quotes" };
 
 beforeAll(async () => {
-  const state = await tempStateDir();
-  removeState = state.remove;
-  emulators = await emulatorsIn(state.dir);
-  s3 = localClients(emulators.endpoints).s3;
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const io = new S3TableFileIO(s3);
-  catalog = new S3VersionCatalog(io, `s3://${BUCKET}/tables`);
-  deps = { catalog, io, now: () => clock };
+  ({ s3, emulators, catalog } = local);
+  deps = { catalog, io: local.io, now: () => clock };
   await ensureTable(deps, table, "stock_quotes", catalog.locationOf(table));
-});
-
-afterAll(async () => {
-  s3?.destroy();
-  await emulators?.stop();
-  await removeState?.();
 });
 
 function quotes(count: number, startMs: number, stepMs: number): Envelope[] {

@@ -4,12 +4,17 @@
  */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll } from "vitest";
+import { S3TableFileIO, S3VersionCatalog } from "../../src/aws/iceberg-s3.ts";
 import { putObjectIfAbsent } from "../../src/aws/lake.ts";
 import type { Envelope } from "../../src/core/events.ts";
 import { type AnnouncedFile, announcedFileOf } from "../../src/core/iceberg/commit.ts";
 import { packRecords } from "../../src/core/packing.ts";
 import { manifestFor, planObjects } from "../../src/core/planning.ts";
+import type { RunningEmulators } from "../../src/local/emulators.ts";
+import { localClients } from "../../src/local/pipeline.ts";
+import { emulatorsIn, tempStateDir } from "./local-aws.ts";
 import { venvTool } from "./tools.ts";
 
 const CHECKER = fileURLToPath(new URL("./iceberg_check.py", import.meta.url));
@@ -111,4 +116,36 @@ export async function checkTables(
     child.stdin?.end(request);
   });
   return JSON.parse(stdout) as CheckedTable[];
+}
+
+export interface LocalTables {
+  emulators: RunningEmulators;
+  s3: S3Client;
+  io: S3TableFileIO;
+  /** The local catalog, its warehouse at `s3://<bucket>/tables`. */
+  catalog: S3VersionCatalog;
+}
+
+/**
+ * For a test file: the emulators in a temporary state folder, a bucket, and the local catalog
+ * on it, set up before its tests and removed after them. Fields are set once `beforeAll` ran.
+ */
+export function localTables(bucket: string): LocalTables {
+  const tables = {} as LocalTables;
+  let remove = async () => {};
+  beforeAll(async () => {
+    const state = await tempStateDir();
+    remove = state.remove;
+    tables.emulators = await emulatorsIn(state.dir);
+    tables.s3 = localClients(tables.emulators.endpoints).s3;
+    await tables.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    tables.io = new S3TableFileIO(tables.s3);
+    tables.catalog = new S3VersionCatalog(tables.io, `s3://${bucket}/tables`);
+  });
+  afterAll(async () => {
+    tables.s3?.destroy();
+    await tables.emulators?.stop();
+    await remove();
+  });
+  return tables;
 }
