@@ -19,9 +19,12 @@ const PER_FILE = wholeNumberFromEnv("BENCH_FILE_RECORDS", 1_500, 1, 1_000_000);
 const TARGET = 128 * 1024 * 1024;
 
 // The stock quotes of the simulated market, one hour's worth of event times squeezed together.
-const events = simulatedEvents(EVENTS * 2).filter((event) => event.type === "stock.quote").slice(0, EVENTS);
+const events = simulatedEvents(EVENTS * 2)
+  .filter((event) => event.type === "stock.quote")
+  .slice(0, EVENTS);
 const files: Uint8Array[] = [];
-for (let i = 0; i < events.length; i += PER_FILE) files.push(encodeParquet("stock_quotes", events.slice(i, i + PER_FILE)));
+for (let i = 0; i < events.length; i += PER_FILE)
+  files.push(encodeParquet("stock_quotes", events.slice(i, i + PER_FILE)));
 const inputBytes = files.reduce((sum, file) => sum + file.byteLength, 0);
 events.length = 0;
 global.gc?.();
