@@ -65,9 +65,9 @@ export async function compactTable(
   const from = hourOf(now() - settings.lookbackMs);
   const window = new Set<number>();
   for (let hour = from; hour <= hourOf(now()); hour++) window.add(hour);
+  // Manifests of hours before the look-back are not read: they were compacted long ago.
   const manifests = state.manifests.filter(
-    (manifest) =>
-      manifest.maxHour === undefined || (manifest.maxHour >= from && manifest.minHour !== undefined),
+    (manifest) => manifest.maxHour === undefined || manifest.maxHour >= from,
   );
   const cache = new Map<string, ManifestEntry[]>();
   await readManifests(deps.io, manifests, cache);
