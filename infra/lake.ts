@@ -44,7 +44,9 @@ export class Lake extends Construct {
     const { spec } = props;
     this.accessLogs = new s3.Bucket(this, "AccessLogs", {
       ...BUCKET_DEFAULTS,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      // Deliveries (S3 server access logs, the load balancer, VPC flow logs) are granted by the
+      // bucket policy CloudFormation writes, not by ACLs (feature flags in cdk.json).
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(90) }],
     });
 

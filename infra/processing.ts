@@ -9,7 +9,7 @@ import type * as kms from "aws-cdk-lib/aws-kms";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import * as sns from "aws-cdk-lib/aws-sns";
-import { EmailSubscription, SqsSubscription, UrlSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import { SqsSubscription, UrlSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { LAKE_PREFIX, QUARANTINE_PREFIX } from "../src/core/layout.ts";
@@ -29,7 +29,6 @@ export interface ProcessingProps {
   readonly topicKey: kms.IKey;
   /** An HTTPS endpoint subscribed to the data-available topic, raw delivery. @default none */
   readonly notifyUrl?: string;
-  readonly alertEmail?: string;
 }
 
 export class Processing extends Construct {
@@ -58,7 +57,6 @@ export class Processing extends Construct {
       "A subscriber queue people and tools read; nothing processes it.",
     );
     this.topic.addSubscription(new SqsSubscription(this.notifications, { rawMessageDelivery: true }));
-    if (props.alertEmail) this.topic.addSubscription(new EmailSubscription(props.alertEmail));
     if (props.notifyUrl) {
       this.topic.addSubscription(new UrlSubscription(props.notifyUrl, { rawMessageDelivery: true }));
     }
@@ -95,6 +93,11 @@ export class Processing extends Construct {
       }),
     );
     this.topic.grantPublish(this.processor);
+    acknowledge(
+      this.processor,
+      "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+      "Publishing to a KMS-encrypted topic needs the key's GenerateDataKey* family; the grant names the one topic key.",
+    );
 
     const bucketId = Stack.of(this).getLogicalId(props.bucket.node.defaultChild as s3.CfnBucket);
     for (const prefix of [LAKE_PREFIX, QUARANTINE_PREFIX]) {

@@ -3,7 +3,7 @@
  * that the local provisioner reads (DESIGN §4), so local and AWS cannot drift. Each concern is
  * a construct of its own; the stack composes them and says what `ticklake` needs (outputs).
  */
-import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as kms from "aws-cdk-lib/aws-kms";
 import type { Construct } from "constructs";
 import type { ResourceSpec } from "../src/core/spec.ts";
@@ -17,7 +17,7 @@ export interface TicklakeStackProps extends StackProps {
   readonly spec: ResourceSpec;
   /** Kinesis capacity mode. @default "on-demand" */
   readonly streamMode?: "on-demand" | "provisioned";
-  /** E-mail address subscribed to the data-available topic and the alarm topic. */
+  /** E-mail address subscribed to the alarm topic (not to data-available: one mail per object). */
   readonly alertEmail?: string;
   /** HTTPS endpoint subscribed to the data-available topic (raw delivery). */
   readonly notifyUrl?: string;
@@ -37,7 +37,15 @@ export class TicklakeStack extends Stack {
   constructor(scope: Construct, id: string, props: TicklakeStackProps) {
     super(scope, id, props);
     const { spec } = props;
-    const topicKey = kms.Alias.fromAliasName(this, "SnsKey", "alias/aws/sns");
+    // One customer-managed key for both topics ($1 a month): unlike alias/aws/sns, its policy can
+    // let service principals (CloudWatch's alarms) publish. Deleted with the stack, after
+    // KMS's shortest waiting period.
+    const topicKey = new kms.Key(this, "TopicKey", {
+      description: `${spec.prefix}: encrypts the data-available and alarm topics`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
 
     this.lake = new Lake(this, "Lake", { spec });
     this.ingest = new Ingest(this, "Ingest", {
@@ -50,7 +58,6 @@ export class TicklakeStack extends Stack {
       bucket: this.lake.bucket,
       topicKey,
       ...(props.notifyUrl ? { notifyUrl: props.notifyUrl } : {}),
-      ...(props.alertEmail ? { alertEmail: props.alertEmail } : {}),
     });
     this.webServer = new WebServer(this, "WebServer", {
       stream: this.ingest.stream,

@@ -5,13 +5,15 @@
 import { RemovalPolicy } from "aws-cdk-lib";
 import { Certificate } from "aws-cdk-lib/aws-certificatemanager";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
+import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import { ApplicationLoadBalancedFargateService } from "aws-cdk-lib/aws-ecs-patterns";
 import type * as kinesis from "aws-cdk-lib/aws-kinesis";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-import { acknowledge, ROOT } from "./function.ts";
+import { acknowledge } from "./function.ts";
+import { webServerImageDirectory } from "./web-server-image.ts";
 
 export interface WebServerProps {
   /** The stream the shipper writes (`Ingest.stream`). */
@@ -23,6 +25,13 @@ export interface WebServerProps {
   /** Fargate tasks. @default 1 */
   readonly tasks?: number;
 }
+
+/**
+ * The load balancer is the one proxy in front of the tasks: the server takes the client's
+ * address from the last `X-Forwarded-For` hop, so its rate limit is per client, not per
+ * load balancer node.
+ */
+const PROXY_HOPS = 1;
 
 export class WebServer extends Construct {
   readonly service: ApplicationLoadBalancedFargateService;
@@ -60,14 +69,20 @@ export class WebServer extends Construct {
       publicLoadBalancer: true,
       assignPublicIp: true,
       taskSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      // The image is built for arm64 wherever `cdk deploy` runs (an x86 CI or an arm64 laptop),
+      // and the task runs on arm64: the bundle is plain JavaScript, and Graviton costs less.
       runtimePlatform: {
-        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        cpuArchitecture: ecs.CpuArchitecture.ARM64,
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
       },
       taskImageOptions: {
-        image: ecs.ContainerImage.fromAsset(ROOT, { file: "Dockerfile" }),
+        image: ecs.ContainerImage.fromAsset(webServerImageDirectory(), { platform: Platform.LINUX_ARM64 }),
         containerPort: 8080,
-        environment: { STREAM_NAME: props.stream.streamName, TICKS_PER_SECOND: "1" },
+        environment: {
+          STREAM_NAME: props.stream.streamName,
+          TICKS_PER_SECOND: "1",
+          TRUST_PROXY_HOPS: String(PROXY_HOPS),
+        },
         logDriver: ecs.LogDrivers.awsLogs({ streamPrefix: "webserver", logGroup: this.logGroup }),
       },
       ...(props.certificateArn
