@@ -56,7 +56,7 @@ export type SpecTarget = "local" | "aws";
  * How long the bridge gathers stream records before it packs them, per target. Each bridge
  * invocation writes about one object per shard and dataset, and AWS bills every object (S3 PUT,
  * SNS publish, SQS requests), so on AWS the bridge waits a minute: at a demo's 40 events/s
- * that is ~170 times fewer objects than a 1 s window. Locally freshness matters more than
+ * that is ~58 times fewer objects than a 1 s window. Locally freshness matters more than
  * requests (bench/README.md, cost model; docs/decisions.md).
  */
 export const BRIDGE_WINDOW_SECONDS: Readonly<Record<SpecTarget, number>> = { local: 1, aws: 60 };

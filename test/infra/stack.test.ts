@@ -10,10 +10,11 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { CURRENTLY_RECOMMENDED_FLAGS } from "aws-cdk-lib/cx-api";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
+import { DEPLOYED } from "../../bench/cost-model.ts";
 import { TicklakeStack } from "../../infra/stack.ts";
 import { columnsOf, sqlTypeOf } from "../../src/core/columns.ts";
 import { DATASETS } from "../../src/core/events.ts";
-import { functionServiceName, PROCESSOR_METRICS } from "../../src/core/metrics.ts";
+import { BRIDGE_METRICS, functionServiceName, PROCESSOR_METRICS } from "../../src/core/metrics.ts";
 import { BRIDGE_WINDOW_SECONDS, resourceSpec } from "../../src/core/spec.ts";
 import { cfnLint, PROJECT_CONTEXT, projectApp, synthesizeApp } from "../support/cdk.ts";
 
@@ -466,6 +467,37 @@ describe("TicklakeStack: what a first deploy would hit (issue 16)", () => {
       const [resource] = Object.values(template.findResources(type));
       expect(resource?.DependsOn, type).toContain(policyId);
     }
+  });
+
+  it("k. is what the cost model prices: task size, load balancer zones, alarm metrics, keys, dashboard, batching", () => {
+    // WHEN the template's cost-bearing resources are counted
+    const [task] = Object.values(resources("AWS::ECS::TaskDefinition"));
+    const [service] = Object.values(resources("AWS::ECS::Service"));
+    const [balancer] = Object.values(resources("AWS::ElasticLoadBalancingV2::LoadBalancer"));
+    const alarmMetrics = Object.values(resources("AWS::CloudWatch::Alarm")).reduce(
+      (sum, alarm) =>
+        sum +
+        (alarm.Properties.Metrics
+          ? (alarm.Properties.Metrics as Array<{ MetricStat?: unknown }>).filter((m) => m.MetricStat).length
+          : 1),
+      0,
+    );
+    // THEN they are the deployment bench/cost-model.ts prices
+    expect(Number(task?.Properties.Cpu) / 1024).toBe(DEPLOYED.taskVcpu);
+    expect(Number(task?.Properties.Memory) / 1024).toBe(DEPLOYED.taskMemoryGB);
+    expect(task?.Properties.RuntimePlatform.CpuArchitecture).toBe("ARM64");
+    expect(service?.Properties.DesiredCount).toBe(DEPLOYED.tasks);
+    expect(balancer?.Properties.Subnets).toHaveLength(DEPLOYED.loadBalancerZones);
+    expect(alarmMetrics).toBe(DEPLOYED.alarmMetrics);
+    expect(Object.keys(resources("AWS::KMS::Key"))).toHaveLength(DEPLOYED.kmsKeys);
+    expect(Object.keys(resources("AWS::CloudWatch::Dashboard"))).toHaveLength(DEPLOYED.dashboards);
+    expect(Object.keys(resources("AWS::Logs::MetricFilter"))).toHaveLength(
+      DEPLOYED.customMetrics - Object.keys(PROCESSOR_METRICS).length - Object.keys(BRIDGE_METRICS).length,
+    );
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      MaximumBatchingWindowInSeconds: DEPLOYED.spec.bridge.maxBatchingWindowSeconds,
+      BatchSize: DEPLOYED.spec.bridge.batchSize,
+    });
   });
 
   it("i. bundles each function alone: its code and, for the processor, parquet-wasm's .wasm, no node_modules", () => {
