@@ -83,7 +83,7 @@ writeFileSync(
       results: results.map((r) => ({
         eventsPerSecond: r.eventsPerSecond,
         onDemand: r.onDemand,
-        provisioned: { ...r.provisioned, shards: r.provisioned.flows.shards },
+        provisioned: { shards: r.provisioned.flows.shards, total: r.provisioned.total, fixed: r.provisioned.fixed },
       })),
       modelAgainstBenchmark: check,
       alternativesPerMillion: alternatives,

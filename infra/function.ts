@@ -10,11 +10,11 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct, IConstruct } from "constructs";
 
-/** The repository's root: the CDK's project root for bundling, and the web server image's source. */
-export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** The repository's root: the CDK's project root for bundling. */
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** A file under `src/`. */
-export const source = (path: string): string => fileURLToPath(new URL(`../src/${path}`, import.meta.url));
+const source = (path: string): string => fileURLToPath(new URL(`../src/${path}`, import.meta.url));
 
 /** Acknowledges a cdk-nag finding on a construct, with the reason it is acceptable. */
 export function acknowledge(scope: IConstruct, id: string, reason: string): void {

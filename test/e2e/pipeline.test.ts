@@ -31,11 +31,16 @@ interface Backend {
    * everything in memory. Emulator-specific: on moto the restart test restarts the pipeline only.
    */
   persistent: boolean;
+  /**
+   * How long one test may take, where it differs from the suite's: moto (one Python process)
+   * answers more slowly than the emulators, so a test gets the time its drain allows (90 s).
+   */
+  timeoutMs?: number;
 }
 
 const BACKENDS: Backend[] = [
   { name: "the embedded emulators", start: emulatorsIn, persistent: true },
-  { name: "moto", start: () => startMoto(), persistent: false },
+  { name: "moto", start: () => startMoto(), persistent: false, timeoutMs: 90_000 },
 ];
 
 const spec = resourceSpec({ stage: "e2e" });
@@ -119,94 +124,110 @@ describe.each(BACKENDS)(
       await state.remove();
     });
 
-    it("stores N known events exactly once each, in their event-time partitions, and quarantines M malformed ones", async () => {
-      const texts = first.map((event, i) => ({ text: JSON.stringify(event), key: `k${i % 17}` }));
-      // Malformed records ride among the good ones: the rest of their batches must still be stored.
-      const mixed = [
-        ...texts.slice(0, 1_000),
-        ...MALFORMED.map((text, i) => ({ text, key: `bad${i}` })),
-        ...texts.slice(1_000),
-      ];
-      await runBatch(pipeline, mixed);
+    it(
+      "stores N known events exactly once each, in their event-time partitions, and quarantines M malformed ones",
+      async () => {
+        const texts = first.map((event, i) => ({ text: JSON.stringify(event), key: `k${i % 17}` }));
+        // Malformed records ride among the good ones: the rest of their batches must still be stored.
+        const mixed = [
+          ...texts.slice(0, 1_000),
+          ...MALFORMED.map((text, i) => ({ text, key: `bad${i}` })),
+          ...texts.slice(1_000),
+        ];
+        await runBatch(pipeline, mixed);
 
-      afterFirst = await readLake(pipeline);
-      const stored = afterFirst.records.map((r) => r.event.id);
-      expect(stored).toHaveLength(first.length);
-      expect(new Set(stored)).toEqual(new Set(first.map((e) => e.id)));
+        afterFirst = await readLake(pipeline);
+        const stored = afterFirst.records.map((r) => r.event.id);
+        expect(stored).toHaveLength(first.length);
+        expect(new Set(stored)).toEqual(new Set(first.map((e) => e.id)));
 
-      for (const { key, event } of afterFirst.records) {
-        const location = parseObjectKey(key);
-        expect(location?.dataset).toBe(DATASET_OF[event.type]);
-        expect(location?.partition).toEqual(hourPartitionOf(Date.parse(event.ts)));
-      }
-      const byId = new Map(first.map((e) => [e.id, e]));
-      for (const { event } of afterFirst.records) expect(event).toEqual(byId.get(event.id));
+        for (const { key, event } of afterFirst.records) {
+          const location = parseObjectKey(key);
+          expect(location?.dataset).toBe(DATASET_OF[event.type]);
+          expect(location?.partition).toEqual(hourPartitionOf(Date.parse(event.ts)));
+        }
+        const byId = new Map(first.map((e) => [e.id, e]));
+        for (const { event } of afterFirst.records) expect(event).toEqual(byId.get(event.id));
 
-      expect(afterFirst.quarantined).toHaveLength(MALFORMED.length);
-      expect(afterFirst.quarantined.map((q) => q.entry.raw.text).sort()).toEqual([...MALFORMED].sort());
-      for (const { entry } of afterFirst.quarantined) expect(entry.violations.length).toBeGreaterThan(0);
-    });
+        expect(afterFirst.quarantined).toHaveLength(MALFORMED.length);
+        expect(afterFirst.quarantined.map((q) => q.entry.raw.text).sort()).toEqual([...MALFORMED].sort());
+        for (const { entry } of afterFirst.quarantined) expect(entry.violations.length).toBeGreaterThan(0);
+      },
+      backend.timeoutMs,
+    );
 
-    it("announces every object exactly once with its record count, and leaves the DLQ empty", async () => {
-      const counts = await pipeline.counts();
-      expect(counts.objects).toBe(afterFirst.keys.length);
-      expect(counts.stored).toBe(first.length);
-      expect(counts.quarantined).toBe(MALFORMED.length);
-      expect(counts.dlq).toBe(0);
-      const received = pipeline.notifications.received;
-      expect(new Set(received.keys())).toEqual(new Set(afterFirst.keys));
-      for (const key of afterFirst.keys) {
-        const inObject =
-          afterFirst.records.filter((r) => r.key === key).length +
-          afterFirst.quarantined.filter((q) => q.key === key).length;
-        expect(received.get(key)?.manifest.records).toBe(inObject);
-      }
-    });
+    it(
+      "announces every object exactly once with its record count, and leaves the DLQ empty",
+      async () => {
+        const counts = await pipeline.counts();
+        expect(counts.objects).toBe(afterFirst.keys.length);
+        expect(counts.stored).toBe(first.length);
+        expect(counts.quarantined).toBe(MALFORMED.length);
+        expect(counts.dlq).toBe(0);
+        const received = pipeline.notifications.received;
+        expect(new Set(received.keys())).toEqual(new Set(afterFirst.keys));
+        for (const key of afterFirst.keys) {
+          const inObject =
+            afterFirst.records.filter((r) => r.key === key).length +
+            afterFirst.quarantined.filter((q) => q.key === key).length;
+          expect(received.get(key)?.manifest.records).toBe(inObject);
+        }
+      },
+      backend.timeoutMs,
+    );
 
-    it("after a stop and restart keeps every object, resumes from its checkpoints and writes nothing twice", async () => {
-      await pipeline.stop();
-      if (backend.persistent) {
-        await emulators.stop();
-        emulators = await backend.start(state.dir);
-      }
-      pipeline = await LocalPipeline.start({ stateDir: state.dir, spec, endpoints: emulators.endpoints });
+    it(
+      "after a stop and restart keeps every object, resumes from its checkpoints and writes nothing twice",
+      async () => {
+        await pipeline.stop();
+        if (backend.persistent) {
+          await emulators.stop();
+          emulators = await backend.start(state.dir);
+        }
+        pipeline = await LocalPipeline.start({ stateDir: state.dir, spec, endpoints: emulators.endpoints });
 
-      const second = knownEvents(500, 10_000);
-      await runBatch(
-        pipeline,
-        second.map((event, i) => ({ text: JSON.stringify(event), key: `k${i % 5}` })),
-      );
+        const second = knownEvents(500, 10_000);
+        await runBatch(
+          pipeline,
+          second.map((event, i) => ({ text: JSON.stringify(event), key: `k${i % 5}` })),
+        );
 
-      const afterSecond = await readLake(pipeline);
-      // Every earlier object is still there, unchanged in number.
-      for (const key of afterFirst.keys) expect(afterSecond.keys).toContain(key);
-      const ids = afterSecond.records.map((r) => r.event.id);
-      expect(ids).toHaveLength(first.length + second.length);
-      expect(new Set(ids).size).toBe(ids.length);
-      // Only the new records were bridged: the checkpoints survived the restart.
-      expect(pipeline.bridge.stats.recordsDelivered).toBe(second.length);
-      expect((await pipeline.counts()).objects).toBe(afterSecond.keys.length - afterFirst.keys.length);
-    });
+        const afterSecond = await readLake(pipeline);
+        // Every earlier object is still there, unchanged in number.
+        for (const key of afterFirst.keys) expect(afterSecond.keys).toContain(key);
+        const ids = afterSecond.records.map((r) => r.event.id);
+        expect(ids).toHaveLength(first.length + second.length);
+        expect(new Set(ids).size).toBe(ids.length);
+        // Only the new records were bridged: the checkpoints survived the restart.
+        expect(pipeline.bridge.stats.recordsDelivered).toBe(second.length);
+        expect((await pipeline.counts()).objects).toBe(afterSecond.keys.length - afterFirst.keys.length);
+      },
+      backend.timeoutMs,
+    );
 
-    it("`ticklake send` of the shipped examples stores their 24 valid envelopes and quarantines the 4 others", async () => {
-      const before = await readLake(pipeline);
-      const file = fileURLToPath(new URL("../../examples/sample-events.ndjson", import.meta.url));
-      // Retimed to now: the file's fixed times would otherwise fall outside the event-time window.
-      const result = await send(pipeline.clients, pipeline.resources.streamName, file, { retime: true });
-      expect(result).toEqual({ lines: 28, sent: 28, invalid: 4 });
-      expect(await pipeline.drain(90_000)).toBe(true);
+    it(
+      "`ticklake send` of the shipped examples stores their 24 valid envelopes and quarantines the 4 others",
+      async () => {
+        const before = await readLake(pipeline);
+        const file = fileURLToPath(new URL("../../examples/sample-events.ndjson", import.meta.url));
+        // Retimed to now: the file's fixed times would otherwise fall outside the event-time window.
+        const result = await send(pipeline.clients, pipeline.resources.streamName, file, { retime: true });
+        expect(result).toEqual({ lines: 28, sent: 28, invalid: 4 });
+        expect(await pipeline.drain(90_000)).toBe(true);
 
-      const after = await readLake(pipeline);
-      const lines = readFileSync(file, "utf8").trim().split("\n");
-      const exampleIds = lines.flatMap((line) => {
-        const verdict = validateRecord(line);
-        return verdict.ok ? [verdict.event.id] : [];
-      });
-      const newIds = after.records
-        .map((r) => r.event.id)
-        .filter((id) => !before.records.some((r) => r.event.id === id));
-      expect(newIds.sort()).toEqual(exampleIds.sort());
-      expect(after.quarantined.length - before.quarantined.length).toBe(4);
-    });
+        const after = await readLake(pipeline);
+        const lines = readFileSync(file, "utf8").trim().split("\n");
+        const exampleIds = lines.flatMap((line) => {
+          const verdict = validateRecord(line);
+          return verdict.ok ? [verdict.event.id] : [];
+        });
+        const newIds = after.records
+          .map((r) => r.event.id)
+          .filter((id) => !before.records.some((r) => r.event.id === id));
+        expect(newIds.sort()).toEqual(exampleIds.sort());
+        expect(after.quarantined.length - before.quarantined.length).toBe(4);
+      },
+      backend.timeoutMs,
+    );
   },
 );
