@@ -83,7 +83,11 @@ writeFileSync(
       results: results.map((r) => ({
         eventsPerSecond: r.eventsPerSecond,
         onDemand: r.onDemand,
-        provisioned: { shards: r.provisioned.flows.shards, total: r.provisioned.total, fixed: r.provisioned.fixed },
+        provisioned: {
+          shards: r.provisioned.flows.shards,
+          total: r.provisioned.total,
+          fixed: r.provisioned.fixed,
+        },
       })),
       modelAgainstBenchmark: check,
       alternativesPerMillion: alternatives,
