@@ -312,196 +312,166 @@ export type CostComponent = (context: CostContext) => CostLine[];
 
 const monthly = (perSecond: number) => perSecond * SECONDS_PER_MONTH;
 
+/** A priced line: `count` units a month at `unitPrice` USD each. */
+const line = (group: CostGroup, item: string, count: number, unitPrice: number): CostLine => ({
+  group,
+  item,
+  count,
+  usd: count * unitPrice,
+});
+
+const PER_MILLION = 1e-6;
+
 export const fixedCosts: CostComponent = ({ deployment: d }) => {
+  const taskHourPrice = d.taskVcpu * PRICES.fargateArmVcpuHour + d.taskMemoryGB * PRICES.fargateArmGBHour;
   const publicAddresses = d.loadBalancerZones + d.tasks;
-  const taskHours = d.tasks * HOURS_PER_MONTH;
+  const idlePolls = monthly(ASSUMPTIONS.sqsIdlePollsPerSecond);
   return [
-    {
-      group: "fixed",
-      item: "load balancer hours",
-      count: HOURS_PER_MONTH,
-      usd: HOURS_PER_MONTH * PRICES.albHour,
-    },
-    {
-      group: "fixed",
-      item: "load balancer capacity units (idle: none; API traffic adds)",
-      count: ASSUMPTIONS.idleLcus * HOURS_PER_MONTH,
-      usd: ASSUMPTIONS.idleLcus * HOURS_PER_MONTH * PRICES.albLcuHour,
-    },
-    {
-      group: "fixed",
-      item: `Fargate arm64 task hours (${d.taskVcpu} vCPU, ${d.taskMemoryGB} GB)`,
-      count: taskHours,
-      usd: taskHours * (d.taskVcpu * PRICES.fargateArmVcpuHour + d.taskMemoryGB * PRICES.fargateArmGBHour),
-    },
-    {
-      group: "fixed",
-      item: `public IPv4 address hours (${d.loadBalancerZones} load balancer zones + ${d.tasks} task)`,
-      count: publicAddresses * HOURS_PER_MONTH,
-      usd: publicAddresses * HOURS_PER_MONTH * PRICES.publicIpv4Hour,
-    },
-    {
-      group: "fixed",
-      item: "KMS customer-managed key (the topics')",
-      count: d.kmsKeys,
-      usd: d.kmsKeys * PRICES.kmsKeyMonth,
-    },
-    {
-      group: "fixed",
-      item: "CloudWatch alarms (metrics evaluated)",
-      count: d.alarmMetrics,
-      usd: d.alarmMetrics * PRICES.cloudWatchAlarmMetricMonth,
-    },
-    {
-      group: "fixed",
-      item: "CloudWatch dashboard",
-      count: d.dashboards,
-      usd: d.dashboards * PRICES.cloudWatchDashboardMonth,
-    },
-    {
-      group: "fixed",
-      item: "CloudWatch custom metrics (functions' EMF, shipper filters)",
-      count: d.customMetrics,
-      usd: d.customMetrics * PRICES.cloudWatchCustomMetricMonth,
-    },
-    {
-      group: "fixed",
-      item: "Container Insights metrics (estimate)",
-      count: d.containerInsightsMetrics,
-      usd: d.containerInsightsMetrics * PRICES.cloudWatchCustomMetricMonth,
-    },
-    {
-      group: "fixed",
-      item: "SQS long polls of the processor's event source while idle",
-      count: monthly(ASSUMPTIONS.sqsIdlePollsPerSecond),
-      usd: (monthly(ASSUMPTIONS.sqsIdlePollsPerSecond) / 1e6) * PRICES.sqsRequestPerMillion,
-    },
+    line("fixed", "load balancer hours", HOURS_PER_MONTH, PRICES.albHour),
+    line(
+      "fixed",
+      "load balancer capacity units (idle: none; API traffic adds)",
+      ASSUMPTIONS.idleLcus * HOURS_PER_MONTH,
+      PRICES.albLcuHour,
+    ),
+    line(
+      "fixed",
+      `Fargate arm64 task hours (${d.taskVcpu} vCPU, ${d.taskMemoryGB} GB)`,
+      d.tasks * HOURS_PER_MONTH,
+      taskHourPrice,
+    ),
+    line(
+      "fixed",
+      `public IPv4 address hours (${d.loadBalancerZones} load balancer zones + ${d.tasks} task)`,
+      publicAddresses * HOURS_PER_MONTH,
+      PRICES.publicIpv4Hour,
+    ),
+    line("fixed", "KMS customer-managed key (the topics')", d.kmsKeys, PRICES.kmsKeyMonth),
+    line("fixed", "CloudWatch alarms (metrics evaluated)", d.alarmMetrics, PRICES.cloudWatchAlarmMetricMonth),
+    line("fixed", "CloudWatch dashboard", d.dashboards, PRICES.cloudWatchDashboardMonth),
+    line(
+      "fixed",
+      "CloudWatch custom metrics (functions' EMF, shipper filters)",
+      d.customMetrics,
+      PRICES.cloudWatchCustomMetricMonth,
+    ),
+    line(
+      "fixed",
+      "Container Insights metrics (estimate)",
+      d.containerInsightsMetrics,
+      PRICES.cloudWatchCustomMetricMonth,
+    ),
+    line(
+      "fixed",
+      "SQS long polls of the processor's event source while idle",
+      idlePolls,
+      PRICES.sqsRequestPerMillion * PER_MILLION,
+    ),
   ];
 };
 
 export const streamCosts: CostComponent = ({ deployment: d, flows: f }) => {
   if (d.streamMode === "provisioned") {
     return [
-      {
-        group: "fixed",
-        item: `Kinesis shard hours (${f.shards} provisioned)`,
-        count: f.shards * HOURS_PER_MONTH,
-        usd: f.shards * HOURS_PER_MONTH * PRICES.kinesisShardHour,
-      },
-      {
-        group: "stream",
-        item: "Kinesis PUT payload units (25 KiB)",
-        count: monthly(f.kinesisPayloadUnits),
-        usd: (monthly(f.kinesisPayloadUnits) / 1e6) * PRICES.kinesisPutPayloadUnitPerMillion,
-      },
+      line(
+        "fixed",
+        `Kinesis shard hours (${f.shards} provisioned)`,
+        f.shards * HOURS_PER_MONTH,
+        PRICES.kinesisShardHour,
+      ),
+      line(
+        "stream",
+        "Kinesis PUT payload units (25 KiB)",
+        monthly(f.kinesisPayloadUnits),
+        PRICES.kinesisPutPayloadUnitPerMillion * PER_MILLION,
+      ),
     ];
   }
-  const ingestGB = (monthly(f.kinesisBilledKiB) * KIB) / GIB;
-  const retrievalGB = monthly(f.kinesisBytes) / GIB;
   return [
-    {
-      group: "fixed",
-      item: "Kinesis on-demand stream hours",
-      count: HOURS_PER_MONTH,
-      usd: HOURS_PER_MONTH * PRICES.kinesisOnDemandStreamHour,
-    },
-    {
-      group: "stream",
-      item: "Kinesis on-demand ingest, GB (records rounded up to 1 KiB)",
-      count: ingestGB,
-      usd: ingestGB * PRICES.kinesisOnDemandIngestPerGB,
-    },
-    {
-      group: "stream",
-      item: "Kinesis on-demand retrieval by the bridge, GB",
-      count: retrievalGB,
-      usd: retrievalGB * PRICES.kinesisOnDemandRetrievalPerGB,
-    },
+    line("fixed", "Kinesis on-demand stream hours", HOURS_PER_MONTH, PRICES.kinesisOnDemandStreamHour),
+    line(
+      "stream",
+      "Kinesis on-demand ingest, GB (records rounded up to 1 KiB)",
+      (monthly(f.kinesisBilledKiB) * KIB) / GIB,
+      PRICES.kinesisOnDemandIngestPerGB,
+    ),
+    line(
+      "stream",
+      "Kinesis on-demand retrieval by the bridge, GB",
+      monthly(f.kinesisBytes) / GIB,
+      PRICES.kinesisOnDemandRetrievalPerGB,
+    ),
   ];
 };
 
 export const functionCosts: CostComponent = ({ flows: f }) => {
-  const gbSeconds = (ms: number) =>
-    (monthly(ms) / 1000 / ASSUMPTIONS.lambdaVcpu) * ASSUMPTIONS.lambdaMemoryGB;
   const invocations = monthly(f.bridgeInvocations + f.processorInvocations);
-  const logGB = (invocations * ASSUMPTIONS.logBytesPerInvocation) / GIB;
+  const gbSeconds =
+    (monthly(f.bridgeBilledMs + f.processorBilledMs) / 1000 / ASSUMPTIONS.lambdaVcpu) *
+    ASSUMPTIONS.lambdaMemoryGB;
   return [
-    {
-      group: "functions",
-      item: "Lambda requests (bridge + processor)",
-      count: invocations,
-      usd: (invocations / 1e6) * PRICES.lambdaRequestPerMillion,
-    },
-    {
-      group: "functions",
-      item: "Lambda GB-seconds, arm64 (bridge + processor)",
-      count: gbSeconds(f.bridgeBilledMs + f.processorBilledMs),
-      usd: gbSeconds(f.bridgeBilledMs + f.processorBilledMs) * PRICES.lambdaArmGBSecond,
-    },
-    {
-      group: "functions",
-      item: "CloudWatch Logs ingestion of the functions' logs, GB",
-      count: logGB,
-      usd: logGB * PRICES.cloudWatchLogsIngestPerGB,
-    },
+    line(
+      "functions",
+      "Lambda requests (bridge + processor)",
+      invocations,
+      PRICES.lambdaRequestPerMillion * PER_MILLION,
+    ),
+    line("functions", "Lambda GB-seconds, arm64 (bridge + processor)", gbSeconds, PRICES.lambdaArmGBSecond),
+    line(
+      "functions",
+      "CloudWatch Logs ingestion of the functions' logs, GB",
+      (invocations * ASSUMPTIONS.logBytesPerInvocation) / GIB,
+      PRICES.cloudWatchLogsIngestPerGB,
+    ),
   ];
 };
 
 export const queueCosts: CostComponent = ({ flows: f }) => {
   // Send in batches of 10 and receive: each billed per 64 KiB; one delete batch per invocation.
   const chunks = Math.max(f.sqsMessages, f.sqsBytes / (64 * KIB));
-  const requests = monthly(2 * chunks + f.processorInvocations);
   return [
-    {
-      group: "queue",
-      item: "SQS requests for packed messages (send, receive per 64 KiB; delete)",
-      count: requests,
-      usd: (requests / 1e6) * PRICES.sqsRequestPerMillion,
-    },
+    line(
+      "queue",
+      "SQS requests for packed messages (send, receive per 64 KiB; delete)",
+      monthly(2 * chunks + f.processorInvocations),
+      PRICES.sqsRequestPerMillion * PER_MILLION,
+    ),
   ];
 };
 
 export const perObjectCosts: CostComponent = ({ flows: f }) => {
   const objects = monthly(f.objects);
   return [
-    {
-      group: "per object",
-      item: "S3 PUTs (lake and quarantine objects)",
-      count: objects,
-      usd: (objects / 1000) * PRICES.s3PutPer1000,
-    },
-    {
-      group: "per object",
-      item: "SNS publishes (one manifest per object)",
-      count: objects,
-      usd: (objects / 1e6) * PRICES.snsPublishPerMillion,
-    },
-    {
-      group: "per object",
-      item: "KMS requests of the encrypted topic",
-      count: objects * ASSUMPTIONS.kmsRequestsPerPublish,
-      usd: ((objects * ASSUMPTIONS.kmsRequestsPerPublish) / 10_000) * PRICES.kmsRequestPer10k,
-    },
-    {
-      group: "per object",
-      item: "SQS requests of the notification queue (delivery; nobody is obliged to read it)",
-      count: objects,
-      usd: (objects / 1e6) * PRICES.sqsRequestPerMillion,
-    },
+    line("per object", "S3 PUTs (lake and quarantine objects)", objects, PRICES.s3PutPer1000 / 1000),
+    line(
+      "per object",
+      "SNS publishes (one manifest per object)",
+      objects,
+      PRICES.snsPublishPerMillion * PER_MILLION,
+    ),
+    line(
+      "per object",
+      "KMS requests of the encrypted topic",
+      objects * ASSUMPTIONS.kmsRequestsPerPublish,
+      PRICES.kmsRequestPer10k / 10_000,
+    ),
+    line(
+      "per object",
+      "SQS requests of the notification queue (delivery; nobody is obliged to read it)",
+      objects,
+      PRICES.sqsRequestPerMillion * PER_MILLION,
+    ),
   ];
 };
 
-export const storageCosts: CostComponent = ({ flows: f }) => {
-  const gb = monthly(f.lakeBytes) / GIB;
-  return [
-    {
-      group: "storage",
-      item: "S3 storage of a month's Parquet, GB-month",
-      count: gb,
-      usd: gb * PRICES.s3StandardGBMonth,
-    },
-  ];
-};
+export const storageCosts: CostComponent = ({ flows: f }) => [
+  line(
+    "storage",
+    "S3 storage of a month's Parquet, GB-month",
+    monthly(f.lakeBytes) / GIB,
+    PRICES.s3StandardGBMonth,
+  ),
+];
 
 /** The bill, part by part. A new part of the pipeline adds its component here. */
 export const COMPONENTS: readonly CostComponent[] = [
