@@ -79,7 +79,7 @@ export const DEPLOYED: Deployment = {
   taskVcpu: 0.5,
   taskMemoryGB: 1,
   loadBalancerZones: 2,
-  alarmMetrics: 11,
+  alarmMetrics: 10,
   dashboards: 1,
   kmsKeys: 1,
   // Processor: 6 metrics, bridge: 2 (src/core/metrics.ts); ShipperBuffered, ShipperRefused.
