@@ -38,9 +38,19 @@ interface Backend {
   timeoutMs?: number;
 }
 
+/** moto's one endpoint as the pipeline's Kinesis, SQS, SNS and S3. */
+async function motoBackend(): Promise<{ endpoints: Endpoints; stop(): Promise<void> }> {
+  const moto = await startMoto();
+  const { endpoint } = moto;
+  return {
+    endpoints: { kinesis: endpoint, sqs: endpoint, sns: endpoint, s3: endpoint, region: "us-east-1", pid: 0 },
+    stop: () => moto.stop(),
+  };
+}
+
 const BACKENDS: Backend[] = [
   { name: "the embedded emulators", start: emulatorsIn, persistent: true },
-  { name: "moto", start: () => startMoto(), persistent: false, timeoutMs: 90_000 },
+  { name: "moto", start: motoBackend, persistent: false, timeoutMs: 90_000 },
 ];
 
 const spec = resourceSpec({ stage: "e2e" });

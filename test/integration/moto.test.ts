@@ -11,7 +11,7 @@ import { type AwsClients, createClients } from "../../src/aws/clients.ts";
 import { putObjectIfAbsent } from "../../src/aws/lake.ts";
 import type { ObjectPlan } from "../../src/core/planning.ts";
 import { LOCAL_CREDENTIALS } from "../../src/local/pipeline.ts";
-import { type RunningMoto, startMoto } from "../support/moto.ts";
+import { type MotoServer, startMoto } from "../support/moto.ts";
 
 const plan = (body: string): ObjectPlan => ({
   kind: "lake",
@@ -26,13 +26,16 @@ const plan = (body: string): ObjectPlan => ({
 });
 
 describe("moto", () => {
-  let moto: RunningMoto;
+  let moto: MotoServer;
   let clients: AwsClients;
 
   beforeAll(async () => {
     moto = await startMoto();
-    const { region, kinesis, sqs, sns, s3 } = moto.endpoints;
-    clients = createClients({ region, credentials: LOCAL_CREDENTIALS, endpoints: { kinesis, sqs, sns, s3 } });
+    clients = createClients({
+      region: "us-east-1",
+      credentials: LOCAL_CREDENTIALS,
+      endpoints: { s3: moto.endpoint },
+    });
     await clients.s3.send(new CreateBucketCommand({ Bucket: "ticklake-moto-lake" }));
   });
   afterAll(async () => {
