@@ -16,6 +16,7 @@ import { NotificationTap } from "../aws/notifications.ts";
 import { type ReplayReport, replay } from "../aws/replay.ts";
 import { sleep } from "../core/backoff.ts";
 import type { ResourceSpec } from "../core/spec.ts";
+import { bridgeEnvironment, processorEnvironment } from "../functions/config.ts";
 import { CheckpointStore } from "./checkpoints.ts";
 import { FunctionPool } from "./function-pool.ts";
 import { KinesisSource } from "./kinesis-source.ts";
@@ -190,8 +191,7 @@ export class LocalPipeline implements PipelineView {
       functionName: `${spec.prefix}-bridge`,
       moduleUrl: options.functions?.bridge ?? new URL("../functions/bridge.ts", import.meta.url),
       env: functionEnv(endpoints, {
-        QUEUE_URL: resources.queueUrl,
-        MAX_MESSAGE_BYTES: String(spec.bridge.maxMessageBytes),
+        ...bridgeEnvironment({ queueUrl: resources.queueUrl, maxMessageBytes: spec.bridge.maxMessageBytes }),
         ...options.functions?.env,
       }),
       // One batch per shard at a time (parallelization factor 1), as Lambda does.
@@ -202,8 +202,7 @@ export class LocalPipeline implements PipelineView {
       functionName: `${spec.prefix}-processor`,
       moduleUrl: options.functions?.processor ?? new URL("../functions/processor.ts", import.meta.url),
       env: functionEnv(endpoints, {
-        BUCKET_NAME: resources.bucket,
-        TOPIC_ARN: resources.topicArn,
+        ...processorEnvironment({ bucketName: resources.bucket, topicArn: resources.topicArn }),
         ...options.functions?.env,
       }),
       size: spec.processor.maxConcurrency,
