@@ -7,9 +7,10 @@ import { createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { AwsClients } from "../aws/clients.ts";
-import { KinesisShipper, partitionKeyOf } from "../aws/shipper.ts";
+import { KinesisShipper } from "../aws/shipper.ts";
 import { ConfigError } from "../core/errors.ts";
 import { Envelope } from "../core/events.ts";
+import { partitionKeyOf } from "../core/partition-keys.ts";
 
 export interface SendResult {
   lines: number;

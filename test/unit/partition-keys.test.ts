@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { partitionKeyOf, REQUEST_LOG_KEYS, requestLogKey } from "../../src/aws/shipper.ts";
+import { partitionKeyOf, REQUEST_LOG_KEYS, requestLogKey } from "../../src/core/partition-keys.ts";
 import { fxQuote, httpRequest, stockQuote } from "../support/factories.ts";
 
 describe("partition keys", () => {
