@@ -2,7 +2,7 @@
  * The errors every HTTP surface of ticklake answers with (the market API and the dashboard):
  * a stable code, a message naming what is wrong and what is allowed, one JSON shape.
  */
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { TicklakeError } from "../core/errors.ts";
 
@@ -40,7 +40,7 @@ export const ErrorBody = z
       requestId: z.string().optional().describe("With a 5xx: the request's id, to find it in the log"),
     }),
   })
-  .describe("An error");
+  .meta({ id: "Error", description: "An error" });
 
 export const errorBody = (error: HttpError) => ({
   error: { code: error.code, message: error.message, ...error.details },
@@ -67,4 +67,21 @@ export function answerError(
   return reply
     .status(500)
     .send({ error: { code: "INTERNAL", message: "internal error", requestId: request.id } });
+}
+
+/** Codes of what Fastify refuses before a route is found: a bad escape, a URL too long. */
+const FRAMEWORK_CODES: Record<string, string> = {
+  FST_ERR_BAD_URL: "BAD_URL",
+  FST_ERR_MAX_PARAM_LENGTH: "URI_TOO_LONG",
+};
+
+/** Fastify's `frameworkErrors`: what it refuses before routing, in the same JSON shape. */
+export function answerFrameworkError(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  return reply
+    .status(error.statusCode ?? 400)
+    .send({ error: { code: FRAMEWORK_CODES[error.code] ?? "BAD_REQUEST", message: error.message } });
 }

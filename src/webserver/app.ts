@@ -11,9 +11,13 @@ import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify from "fastify";
-import { jsonSchemaTransform, type ZodTypeProvider } from "fastify-type-provider-zod";
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  type ZodTypeProvider,
+} from "fastify-type-provider-zod";
 import { type Envelope, type EnvelopeSource, envelopeOf } from "../core/events.ts";
-import { answerError } from "../http/errors.ts";
+import { answerError, answerFrameworkError } from "../http/errors.ts";
 import { validatorCompiler } from "../http/validation.ts";
 import type { MarketFeed } from "./feed.ts";
 import { type HttpMetrics, httpMetrics } from "./metrics.ts";
@@ -74,7 +78,10 @@ export async function build(deps: AppDeps) {
   const app = Fastify({
     logger: false,
     bodyLimit: 16 * 1024,
-    routerOptions: { maxParamLength: 64 },
+    // A parameter is bounded by the URL's length (414 past it) and checked by its schema: 400
+    // naming it, not Fastify's own 414 in another shape for one longer than its default 100.
+    routerOptions: { maxParamLength: MAX_URL_LENGTH },
+    frameworkErrors: answerFrameworkError,
     requestIdHeader: "x-request-id",
     genReqId: () => crypto.randomUUID(),
     trustProxy: trustProxyHops(deps.trustProxyHops ?? 0),
@@ -108,6 +115,7 @@ export async function build(deps: AppDeps) {
       },
     },
     transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
 

@@ -102,10 +102,12 @@ export const Rates = z.object({
 
 export const Bars = z.object({ symbol: z.string(), bars: z.array(Bar).describe("Oldest first") });
 
+export const FxQuote = FxQuoteData.meta({ id: "FxQuote" });
+export const StockQuote = StockQuoteData.meta({ id: "StockQuote" });
+const NewsArticle = NewsArticleData.meta({ id: "NewsArticle" });
+
 export const NewsPage = z.object({
-  articles: z.array(NewsArticleData).describe("Newest first"),
+  articles: z.array(NewsArticle).describe("Newest first"),
   limit: z.int(),
   offset: z.int(),
 });
-
-export { FxQuoteData as FxQuote, StockQuoteData as StockQuote };

@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateStreamCommand } from "@aws-sdk/client-kinesis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ShipperFullError } from "../../src/aws/errors.ts";
+import { ShipperFullError, ShipperRefusal, ShipperStoppedError } from "../../src/aws/errors.ts";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { ShipperWorker } from "../../src/aws/shipper-worker.ts";
 import { send } from "../../src/cli/send.ts";
@@ -274,5 +274,52 @@ describe("KinesisShipper", () => {
     const { records } = await readStream(clients.kinesis, "ship");
     expect(assertDelivered([...accepted, ...later], records)).toBe(0);
     clients.destroy();
+  });
+
+  it("on a worker thread: when the thread dies mid-run, flush and close fail with why, and ship refuses and counts", async () => {
+    // GIVEN a shipper whose thread ends (exit code 3) once it has taken records in
+    const shipper = new ShipperWorker({
+      clientOptions: localClientOptions(emulators.endpoints),
+      streamName: "ship",
+      threadEntry: new URL("../fixtures/shipper-thread-that-dies.mjs", import.meta.url),
+    });
+    for (const event of events(1_000)) shipper.ship(event);
+    // WHEN it is flushed across the thread's death, and used after it
+    const flushed = shipper.flush();
+    // THEN the flush fails with the reason instead of waiting forever
+    await expect(flushed).rejects.toThrow(ShipperStoppedError);
+    await expect(flushed).rejects.toThrow(/thread exited with code 3/);
+    const refusedBefore = shipper.stats.refused;
+    expect(() => shipper.ship(fxQuote(Date.UTC(2026, 10, 26, 12)))).toThrow(ShipperStoppedError);
+    expect(() => shipper.shipRaw("a line", "key")).toThrow(ShipperRefusal);
+    expect(shipper.stats.refused).toBe(refusedBefore + 2);
+    await expect(shipper.flush()).rejects.toThrow(ShipperStoppedError);
+    await expect(shipper.close(1_000)).rejects.toThrow(ShipperStoppedError);
+  });
+
+  it("on a worker thread: a record that cannot be serialized is the caller's error, not a refusal, and spoils no other", async () => {
+    const clients = localClients(emulators.endpoints);
+    try {
+      const shipper = new ShipperWorker({
+        clientOptions: localClientOptions(emulators.endpoints),
+        streamName: "ship",
+      });
+      const sent = events(1_000);
+      // GIVEN an envelope the serializer cannot write (its data is missing), between good ones
+      const broken = { ...stockQuote(Date.UTC(2026, 10, 26, 12)), data: undefined } as unknown as Envelope;
+      for (const event of sent.slice(0, 500)) shipper.ship(event);
+      // WHEN it is shipped
+      // THEN it throws the serializer's own error, and nothing counts it as refused
+      expect(() => shipper.ship(broken)).toThrow(TypeError);
+      for (const event of sent.slice(500)) shipper.ship(event);
+      await shipper.flush();
+      expect(shipper.stats).toMatchObject({ queued: 1_000, sent: 1_000, refused: 0, dropped: 0 });
+      expect(await shipper.close(1_000)).toBe(0);
+      // AND every other record arrived whole, in order
+      const { records } = await readStream(clients.kinesis, "ship");
+      expect(assertDelivered(sent, records)).toBe(0);
+    } finally {
+      clients.destroy();
+    }
   });
 });

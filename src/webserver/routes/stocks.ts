@@ -10,8 +10,12 @@ export const stockRoutes: FastifyPluginAsyncZod<MarketRouteOptions> = async (app
     {
       schema: {
         summary: "A stock's quote",
+        operationId: "getStockQuote",
         params: StockPath,
         response: { 200: StockQuote, 400: ErrorBody, 404: ErrorBody, 414: ErrorBody, 429: ErrorBody },
+      },
+      links: {
+        200: { bars: { operationId: "getStockBars", parameters: { symbol: "$response.body#/symbol" } } },
       },
     },
     async (request) => serve(request, "stock.quote", feed.simulator.stockQuote(request.params.symbol)),
@@ -22,9 +26,13 @@ export const stockRoutes: FastifyPluginAsyncZod<MarketRouteOptions> = async (app
     {
       schema: {
         summary: "A stock's recent 1-minute OHLCV bars",
+        operationId: "getStockBars",
         params: StockPath,
         querystring: BarsQuery,
         response: { 200: Bars, 400: ErrorBody, 404: ErrorBody, 414: ErrorBody, 429: ErrorBody },
+      },
+      links: {
+        200: { quote: { operationId: "getStockQuote", parameters: { symbol: "$response.body#/symbol" } } },
       },
     },
     async (request) => {
