@@ -2,8 +2,8 @@
 import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { z } from "zod";
-import { queueDepth } from "../aws/deployed-pipeline.ts";
 import { ObjectSync } from "../aws/object-sync.ts";
+import { queueDepth } from "../aws/pipeline-view.ts";
 import { redrive } from "../aws/redrive.ts";
 import { replay } from "../aws/replay.ts";
 import { readStackOutputs } from "../aws/stack-outputs.ts";

@@ -8,8 +8,9 @@ import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { createClients } from "../aws/clients.ts";
-import { DeployedPipeline, type PipelineView } from "../aws/deployed-pipeline.ts";
+import { DeployedPipeline } from "../aws/deployed-pipeline.ts";
 import { countObjects } from "../aws/lake-mirror.ts";
+import type { PipelineView } from "../aws/pipeline-view.ts";
 import { readStackOutputs } from "../aws/stack-outputs.ts";
 import { resourceSpec } from "../core/spec.ts";
 import { PipelineMonitor, type PipelineSnapshot } from "../dashboard/monitor.ts";
@@ -110,7 +111,14 @@ async function startPipeline(
     out(`endpoints written to ${join(options.stateDir, ENDPOINTS_FILE)}`);
   }
   try {
-    const pipeline = await LocalPipeline.start({ stateDir: options.stateDir, spec, endpoints, onError });
+    const onNotice = (stage: string, message: string) => out(`[${stage}] ${message}`);
+    const pipeline = await LocalPipeline.start({
+      stateDir: options.stateDir,
+      spec,
+      endpoints,
+      onError,
+      onNotice,
+    });
     out(
       `stream ${pipeline.streamName} → queue ${spec.queue.name} → bucket ${pipeline.bucket} → topic ${spec.topic.name}`,
     );

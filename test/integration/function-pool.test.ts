@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { FunctionError, FunctionPool } from "../../src/local/function-pool.ts";
+import { FunctionError } from "../../src/local/errors.ts";
+import { FunctionPool } from "../../src/local/function-pool.ts";
 
 const MODULE = new URL("../fixtures/functions.ts", import.meta.url);
 
