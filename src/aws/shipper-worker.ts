@@ -179,6 +179,7 @@ export class ShipperWorker implements LogShipper {
   #write(partitionKey: string, record: Envelope | string | Buffer): void {
     checkPartitionKey(partitionKey);
     if (this.#stopped) this.#refuse(this.#stopped);
+    if (this.#closed) this.#refuse(new ShipperStoppedError("the log shipper is closed"));
     if (this.#pendingCount + this.#handedOver >= this.#maxHandOver)
       this.#refuse(new ShipperFullError("hand-over to its thread"));
     for (;;) {
@@ -231,6 +232,7 @@ export class ShipperWorker implements LogShipper {
   ): Promise<FromShipperThread> {
     await this.#ready;
     if (this.#stopped) throw this.#stopped;
+    if (this.#closed) throw new ShipperStoppedError("the log shipper is closed");
     this.#handover();
     const id = this.#nextId++;
     const reply = new Promise<FromShipperThread>((resolve, reject) =>

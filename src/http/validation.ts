@@ -27,14 +27,22 @@ function answerFor(issue: z.core.$ZodIssue, part: z.ZodObject, data: unknown): H
   // check saw it, which for instruments is in capitals.
   const sent = (data as Record<string, unknown> | undefined)?.[name];
   const value = typeof issue.input === "number" ? sent : issue.input;
-  const allowed = part.shape[name]?.description ?? "as documented";
-  return badParameter(name, value, allowed);
+  return badParameter(name, value, part.shape[name]?.description ?? "");
 }
 
 /** Fastify's validator compiler for zod object schemas (params, querystring, body). */
 export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, method, url, httpPart }) => {
   if (!(schema instanceof z.ZodObject)) {
     throw new TypeError(`${method} ${url}: the ${httpPart} schema must be a zod object`);
+  }
+  // A parameter's description is what a client is told is allowed: a URL parameter needs one.
+  if (httpPart === "params" || httpPart === "querystring") {
+    for (const [name, parameter] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+      if (!parameter.description)
+        throw new TypeError(
+          `${method} ${url}: ${httpPart} parameter ${name} has no description of what is allowed`,
+        );
+    }
   }
   return (data) => {
     const result = schema.safeParse(data, { reportInput: true });

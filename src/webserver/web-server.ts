@@ -72,14 +72,13 @@ export async function createWebServer(options: WebServerOptions): Promise<WebSer
     feed,
     shipper,
     async start() {
-      await app.listen(options.listen);
+      const url = await app.listen(options.listen);
       serving = true;
       feed.start();
       const { shipperLog: log } = options;
       if (log)
         shipperLog = setInterval(() => log.write(shipperLogLine(shipperReport(shipper))), log.intervalMs);
-      const { port } = app.server.address() as { port: number };
-      return `http://${options.listen.host === "0.0.0.0" ? "127.0.0.1" : options.listen.host}:${port}`;
+      return url;
     },
     stopServing,
     async close(timeoutMs) {
