@@ -29,6 +29,7 @@ const context = readConfig(
       app.node.tryGetContext(key) === undefined ? [] : [[key, String(app.node.tryGetContext(key))]],
     ),
   ),
+  "CDK context (cdk.json or -c key=value)",
 );
 const spec = resourceSpec({
   stage: context.stage,

@@ -13,16 +13,11 @@ import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { functionServiceName, PROCESSOR_METRICS } from "../src/core/metrics.ts";
+import type { ShipperReportField } from "../src/core/shipping.ts";
 import type { ResourceSpec } from "../src/core/spec.ts";
 import type { Ingest } from "./ingest.ts";
 import type { Processing } from "./processing.ts";
 import type { WebServer } from "./web-server.ts";
-
-/**
- * Fields of the web server's once-a-minute shipper log line (`$.shipper.<field>`) that become
- * metrics `Shipper<Field>`.
- */
-const SHIPPER_LOG_FIELDS = { buffered: "buffered", refused: "refused" } as const;
 
 export interface MonitoringProps {
   readonly spec: ResourceSpec;
@@ -64,13 +59,13 @@ export class Monitoring extends Construct {
 
     // The web server logs its shipper's counters as JSON once a minute; a metric filter turns
     // them into metrics (EMF is only extracted from Lambda and the CloudWatch agent).
-    const shipperMetric = (field: keyof typeof SHIPPER_LOG_FIELDS, period = Duration.minutes(1)) =>
+    const shipperMetric = (field: ShipperReportField, period = Duration.minutes(1)) =>
       new logs.MetricFilter(this, `Shipper${field}`, {
         logGroup: webServer.logGroup,
         metricNamespace: spec.prefix,
         metricName: `Shipper${field[0]?.toUpperCase()}${field.slice(1)}`,
-        filterPattern: logs.FilterPattern.exists(`$.shipper.${SHIPPER_LOG_FIELDS[field]}`),
-        metricValue: `$.shipper.${SHIPPER_LOG_FIELDS[field]}`,
+        filterPattern: logs.FilterPattern.exists(`$.shipper.${field}`),
+        metricValue: `$.shipper.${field}`,
       }).metric({ statistic: "Maximum", period });
 
     /** Alarms as soon as a queue that should stay empty holds a message. */

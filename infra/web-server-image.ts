@@ -31,12 +31,11 @@ const ENTRY_POINTS = {
 /**
  * Folders that bundled code reads from disk at run time, relative to the root, copied to the
  * same place under `app/`: `@fastify/swagger-ui` serves its static files (from `__dirname`,
- * which the plugin below keeps pointing at its own folder), the dashboard its page (from
- * `new URL("./public/", import.meta.url)`, which in the bundle is `app/public/`).
+ * which the plugin below keeps pointing at its own folder). The dashboard is not in the image:
+ * only `ticklake up` registers it.
  */
 const RUNTIME_FILES: ReadonlyArray<{ from: string; to: string }> = [
   { from: "node_modules/@fastify/swagger-ui/static", to: "node_modules/@fastify/swagger-ui/static" },
-  { from: "src/dashboard/public", to: "public" },
 ];
 
 /** Packages whose modules locate their files through `__dirname`. */

@@ -8,9 +8,10 @@ import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { DescribeStreamSummaryCommand } from "@aws-sdk/client-kinesis";
 import type { AwsClients } from "../aws/clients.ts";
-import { KinesisShipper, partitionKeyOf } from "../aws/shipper.ts";
+import { KinesisShipper } from "../aws/shipper.ts";
 import { ConfigError } from "../core/errors.ts";
 import { Envelope } from "../core/events.ts";
+import { partitionKeyOf } from "../core/partition-keys.ts";
 import { PreconditionError } from "./errors.ts";
 
 export interface SendResult {

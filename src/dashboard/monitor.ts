@@ -4,8 +4,8 @@
  * notifications. One sampler serves every open page.
  */
 import { EventEmitter } from "node:events";
-import type { PipelineCounts, PipelineView } from "../aws/deployed-pipeline.ts";
 import type { ReceivedManifest } from "../aws/notifications.ts";
+import type { PipelineCounts, PipelineView } from "../aws/pipeline-view.ts";
 import { spreadLatencies, type WeightedSample, weightedQuantile } from "../core/stats.ts";
 
 export interface StageCounts {

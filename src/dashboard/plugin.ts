@@ -1,15 +1,17 @@
 /**
- * The live dashboard: a static page (plain HTML, CSS and a browser module; nothing to build)
- * and the endpoints it reads. Market panels use the API's own `/v1/stream`; the pipeline panel
- * and the query box appear where a pipeline monitor and a query runner are wired in, as
- * `ticklake up` does.
+ * The live dashboard, a Fastify plugin that the caller registers on the market API's app
+ * (`ticklake up` does; the web server on ECS does not): a static page (plain HTML, CSS and a
+ * browser module; nothing to build) and the endpoints it reads. Market panels use the API's
+ * own `/v1/stream`; the pipeline panel and the query box appear where a pipeline monitor and a
+ * query runner are given.
  */
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { TicklakeError } from "../core/errors.ts";
-import { HttpError } from "../webserver/errors.ts";
+import { HttpError } from "../http/errors.ts";
+import { openEventStream } from "../http/sse.ts";
 import type { PipelineMonitor, PipelineSnapshot } from "./monitor.ts";
 
 export interface QueryAnswer {
@@ -41,27 +43,7 @@ const PUBLIC_DIR = fileURLToPath(new URL("./public/", import.meta.url));
 
 const QueryBody = z.strictObject({ sql: z.string().trim().min(1).max(MAX_SQL_LENGTH) });
 
-/** The snapshot stream: one `snapshot` event a second while the page is open. */
-function streamSnapshots(monitor: PipelineMonitor, raw: import("node:http").ServerResponse, id: string) {
-  raw.writeHead(200, {
-    "content-type": "text/event-stream",
-    "cache-control": "no-store",
-    connection: "keep-alive",
-    "x-request-id": id,
-  });
-  const send = (snapshot: PipelineSnapshot) =>
-    raw.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`);
-  if (monitor.latest) send(monitor.latest);
-  monitor.events.on("snapshot", send);
-  const heartbeat = setInterval(() => raw.write(": heartbeat\n\n"), 15_000);
-  return () => {
-    clearInterval(heartbeat);
-    monitor.events.off("snapshot", send);
-    raw.end();
-  };
-}
-
-export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Promise<void> {
+export const dashboard: FastifyPluginAsyncZod<DashboardDeps> = async (app, deps) => {
   await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: "/dashboard/", decorateReply: false });
   // Open pages hold their streams open: a stop ends them first, or closing would wait for them.
   const openStreams = new Set<() => void>();
@@ -101,14 +83,15 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
     async (request, reply) => {
       const monitor = deps.monitor;
       if (!monitor) throw noPipeline();
-      reply.hijack();
-      const stop = streamSnapshots(monitor, reply.raw, request.id);
-      const end = () => {
-        openStreams.delete(end);
-        stop();
-      };
-      openStreams.add(end);
-      request.raw.once("close", end);
+      // One `snapshot` event a second while the page is open.
+      const send = (snapshot: PipelineSnapshot) => stream.send("snapshot", snapshot);
+      const stream = openEventStream(request, reply, () => {
+        openStreams.delete(stream.end);
+        monitor.events.off("snapshot", send);
+      });
+      openStreams.add(stream.end);
+      if (monitor.latest) send(monitor.latest);
+      monitor.events.on("snapshot", send);
     },
   );
 
@@ -127,8 +110,10 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       schema: {
         summary:
           "Run one read-only SELECT over the lake (DuckDB, reading only the lake's mirror, time-limited)",
-        body: z.toJSONSchema(QueryBody),
+        body: QueryBody,
       },
+      // The handler answers a bad body itself, after what it checks first (415, 404).
+      attachValidation: true,
     },
     async (request): Promise<QueryAnswer> => {
       const run = deps.query;
@@ -138,8 +123,7 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       if (!request.headers["content-type"]?.startsWith("application/json")) {
         throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", 'the body must be JSON: {"sql": "SELECT …"}');
       }
-      const body = QueryBody.safeParse(request.body);
-      if (!body.success) {
+      if (request.validationError) {
         throw new HttpError(
           400,
           "INVALID_PARAMETER",
@@ -149,7 +133,7 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       }
       let result: { columns: string[]; rows: unknown[][] };
       try {
-        result = await run(body.data.sql, { timeoutMs: deps.queryTimeoutMs ?? QUERY_TIMEOUT_MS });
+        result = await run(request.body.sql, { timeoutMs: deps.queryTimeoutMs ?? QUERY_TIMEOUT_MS });
       } catch (error) {
         // QUERY_REFUSED, QUERY_TIMEOUT, QUERY_FAILED: the runner's own words say what to change.
         if (error instanceof TicklakeError) throw new HttpError(400, error.code, error.message);
@@ -162,4 +146,4 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       };
     },
   );
-}
+};

@@ -89,7 +89,7 @@ let cached: ReturnType<typeof makeBridgeHandler> | undefined;
 /** The Lambda entry point: dependencies built once per execution environment. */
 export const handler = (event: KinesisStreamEvent) => {
   if (!cached) {
-    const config = readConfig(BridgeConfig, process.env);
+    const config = readConfig(BridgeConfig, process.env, "bridge function configuration");
     const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
     cached = makeBridgeHandler({
       maxMessageBytes: config.MAX_MESSAGE_BYTES,

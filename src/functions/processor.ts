@@ -94,7 +94,7 @@ let cached: ReturnType<typeof makeProcessorHandler> | undefined;
 /** The Lambda entry point: dependencies built once per execution environment. */
 export const handler = (event: SQSEvent, context?: Context) => {
   if (!cached) {
-    const config = readConfig(ProcessorConfig, process.env);
+    const config = readConfig(ProcessorConfig, process.env, "processor function configuration");
     const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
     cached = makeProcessorHandler({
       bucket: config.BUCKET_NAME,

@@ -5,7 +5,7 @@
  * every poison record in quarantine, every object announced and every announcement true.
  */
 import { gunzipSync } from "node:zlib";
-import { queueDepth } from "../../src/aws/deployed-pipeline.ts";
+import { queueDepth } from "../../src/aws/pipeline-view.ts";
 import { compareSequenceNumbers } from "../../src/core/packing.ts";
 import { storedRangeOf } from "../../src/core/replay.ts";
 import { quantile } from "../../src/core/stats.ts";

@@ -74,7 +74,7 @@ describe("the web server image's build context", () => {
     const top = new Set(files.map((file) => file.split("/")[0]));
     expect([...top].sort()).toEqual(["Dockerfile", "app"]);
     const app = files.filter((file) => file.startsWith("app/"));
-    expect(app.filter((file) => !file.includes("/public/") && !file.includes("/node_modules/"))).toEqual([
+    expect(app.filter((file) => !file.includes("/node_modules/"))).toEqual([
       "app/server.mjs",
       "app/server.mjs.map",
       "app/shipper-worker-entry.mjs",

@@ -15,6 +15,7 @@ import { runQuery } from "../../src/cli/query.ts";
 import { QUERY_EXAMPLES } from "../../src/cli/query-examples.ts";
 import { type Envelope, envelopeOf } from "../../src/core/events.ts";
 import { packRecords } from "../../src/core/packing.ts";
+import { dashboard } from "../../src/dashboard/plugin.ts";
 import { makeProcessorHandler } from "../../src/functions/processor.ts";
 import { build } from "../../src/webserver/app.ts";
 import { MarketFeed } from "../../src/webserver/feed.ts";
@@ -276,13 +277,10 @@ describe("ticklake query", () => {
 
   it("in the dashboard: 400 with the reason, and /health answers while a long query runs", async () => {
     const feed = new MarketFeed({ seed: 1, source: SOURCE, sink: { ship: () => {} } });
-    const app = await build({
-      feed,
-      source: SOURCE,
-      dashboard: {
-        query: (sql, limits) => runQuery(aws.clients.s3, aws.resources.bucket, sql, cache(), limits),
-        queryTimeoutMs: 3_000,
-      },
+    const app = await build({ feed, source: SOURCE });
+    await app.register(dashboard, {
+      query: (sql, limits) => runQuery(aws.clients.s3, aws.resources.bucket, sql, cache(), limits),
+      queryTimeoutMs: 3_000,
     });
     await app.listen({ port: 0, host: "127.0.0.1" });
     try {

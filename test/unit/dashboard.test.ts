@@ -6,15 +6,22 @@
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { LATENCY_WINDOW_SECONDS, recentLatency } from "../../src/dashboard/monitor.ts";
-import { MAX_QUERY_ROWS, MAX_SQL_LENGTH, QUERY_TIMEOUT_MS } from "../../src/dashboard/plugin.ts";
+import {
+  type DashboardDeps,
+  dashboard,
+  MAX_QUERY_ROWS,
+  MAX_SQL_LENGTH,
+  QUERY_TIMEOUT_MS,
+} from "../../src/dashboard/plugin.ts";
 import { build } from "../../src/webserver/app.ts";
 import { MarketFeed } from "../../src/webserver/feed.ts";
 
 const SOURCE = { service: "test", instance: "1" };
 
-async function app(dashboard: Parameters<typeof build>[0]["dashboard"] = {}) {
+async function app(deps: DashboardDeps = {}) {
   const feed = new MarketFeed({ seed: 1, source: SOURCE, sink: { ship: () => {} } });
-  const built = await build({ feed, source: SOURCE, dashboard });
+  const built = await build({ feed, source: SOURCE });
+  await built.register(dashboard, deps);
   await built.ready();
   return built;
 }

@@ -11,7 +11,7 @@ export function register(program: Program, cli: Cli): void {
     .addOption(stackOption())
     .action(async (options) => {
       const [{ queueDepth }, { redrive }, { progressBar }] = await Promise.all([
-        import("../../aws/deployed-pipeline.ts"),
+        import("../../aws/pipeline-view.ts"),
         import("../../aws/redrive.ts"),
         import("../progress.ts"),
       ]);

@@ -36,7 +36,7 @@ export function register(program: Program, cli: Cli): void {
         );
       }
       const [{ queueDepth }, { replay }, { progressBar }] = await Promise.all([
-        import("../../aws/deployed-pipeline.ts"),
+        import("../../aws/pipeline-view.ts"),
         import("../../aws/replay.ts"),
         import("../progress.ts"),
       ]);
