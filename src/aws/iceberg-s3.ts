@@ -71,7 +71,12 @@ export class S3TableFileIO implements TableFileIO {
     }
   }
 
-  /** Writes a new file; `false` when the key exists already (412). */
+  /**
+   * Writes a new file; `false` when the key exists already (412) or another conditional write
+   * of it is in flight (409 ConditionalRequestConflict, which S3 answers the loser of a race):
+   * either way another writer has the key, and a commit re-reads the table and plans again.
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+   */
   async writeIfAbsent(
     path: string,
     bytes: Uint8Array,
@@ -90,7 +95,8 @@ export class S3TableFileIO implements TableFileIO {
       );
       return true;
     } catch (error) {
-      if (statusOf(error) === 412) return false;
+      const status = statusOf(error);
+      if (status === 412 || status === 409) return false;
       throw error;
     }
   }

@@ -176,8 +176,11 @@ describe("committing the processor's files (local catalog, pyiceberg reads back)
     ]);
     // THEN both succeed, one of them after planning again, and every file is in the table once
     expect([a.kind, b.kind]).toEqual(["committed", "committed"]);
-    expect(Math.max(a.attempts, b.attempts)).toBe(2);
-    const loser = a.attempts === 2 ? a : b;
+    // The loser plans again at least once: twice when it met the winner's write in flight
+    // (409) and re-read the table before the winner's version was there.
+    expect(Math.min(a.attempts, b.attempts)).toBe(1);
+    expect(Math.max(a.attempts, b.attempts)).toBeGreaterThanOrEqual(2);
+    const loser = a.attempts > b.attempts ? a : b;
     expect(loser.alreadyCommitted.sort()).toEqual(middle.map((file) => file.path).sort());
     const [checked] = await checkTables(emulators.endpoints.s3, [{ location: catalog.locationOf(table) }]);
     expect(checked?.ids).toEqual(idsOf(events));
