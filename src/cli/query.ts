@@ -23,20 +23,23 @@ import {
   timestampTZValue,
 } from "@duckdb/node-api";
 import type { AwsClients } from "../aws/clients.ts";
-import { FileMirror, mirrorObjects } from "../aws/lake-mirror.ts";
+import { FileMirror, listObjectPages, mirrorObjects } from "../aws/lake-mirror.ts";
 import { type TableLayerOptions, tableDeps } from "../aws/tables.ts";
 import { columnsOf, sqlTypeOf } from "../core/columns.ts";
 import { TicklakeError } from "../core/errors.ts";
 import { DATASETS, type Dataset } from "../core/events.ts";
 import { COMPACTED_SORT_ORDER_ID } from "../core/iceberg/compaction.ts";
-import { scanTable, type TableScan } from "../core/iceberg/scan.ts";
+import { SnapshotNotFoundError } from "../core/iceberg/errors.ts";
+import { firstSnapshot, scanTable, type TableScan } from "../core/iceberg/scan.ts";
 import type { Catalog } from "../core/iceberg/table-ops.ts";
-import { QUARANTINE_PREFIX } from "../core/layout.ts";
+import { LAKE_PREFIX, QUARANTINE_PREFIX } from "../core/layout.ts";
 import { QueryFailedError, QueryRefusedError, QueryTimeoutError } from "./errors.ts";
 
 export interface QueryResult {
   columns: string[];
   rows: unknown[][];
+  /** What the reader should know about what was read: a dataset read without its table, and why. */
+  notes: string[];
   /** Files the query's views read (table data files and quarantine objects), and how many were fetched now. */
   mirrored: { listed: number; downloaded: number };
 }
@@ -130,7 +133,7 @@ export function datasetView(dataset: Dataset, files: readonly string[]): string 
   // Hours not yet compacted can hold a producer's re-send (same id, two files): keep one.
   return `CREATE VIEW ${dataset} AS SELECT ${columns}, ${PARTITION_COLUMNS} FROM (
       SELECT ${columns}, row_number() OVER (PARTITION BY id ORDER BY ts) AS ticklake_copy
-      FROM read_parquet([${files.map(quote).join(", ")}])) WHERE ticklake_copy = 1`;
+      FROM read_parquet([${files.map(quote).join(", ")}], hive_partitioning = false)) WHERE ticklake_copy = 1`;
 }
 
 /** The quarantine view over the mirrored quarantine objects under `dir`, or an empty one. */
@@ -192,6 +195,52 @@ const toBigInt = (text: string | undefined) =>
   text !== undefined && /^\d+$/.test(text) ? BigInt(text) : undefined;
 
 /**
+ * Each existing table's scan at `asOfMs` (or now). With a time, fails with a
+ * SnapshotNotFoundError naming `--as-of` when no table had a snapshot yet then, or when one
+ * keeps no snapshot that old (expiry removed it).
+ */
+async function scanTables(
+  source: QuerySource,
+  mirror: FileMirror,
+  asOfMs: number | undefined,
+): Promise<Map<Dataset, TableScan>> {
+  const asOf = asOfMs === undefined ? "" : new Date(asOfMs).toISOString();
+  const scans = new Map<Dataset, TableScan>();
+  try {
+    for (const dataset of DATASETS) {
+      const scan = await scanTable(
+        { catalog: source.tables.catalog, io: mirror },
+        { namespace: source.tables.namespace, name: dataset },
+        asOfMs,
+      );
+      if (scan) scans.set(dataset, scan);
+    }
+  } catch (error) {
+    if (!(error instanceof SnapshotNotFoundError)) throw error;
+    throw new SnapshotNotFoundError(`--as-of ${asOf}: ${error.message}`, { cause: error });
+  }
+  if (asOfMs === undefined || [...scans.values()].some((scan) => scan.snapshot)) return scans;
+  const first = firstSnapshot([...scans.values()]);
+  throw new SnapshotNotFoundError(
+    first
+      ? `--as-of ${asOf} is before the first snapshot of any table (${first.table}, committed at ${new Date(first.ms).toISOString()}): allowed is a time from then on`
+      : `--as-of ${asOf}: no table has a snapshot yet (namespace ${source.tables.namespace}), so there is no past to read: query without --as-of`,
+  );
+}
+
+/** The lake objects of a dataset (`lake/<dataset>/`), as files to mirror. */
+async function rawObjectsOf(
+  source: QuerySource,
+  dataset: Dataset,
+): Promise<Array<{ uri: string; bytes: number }>> {
+  const objects: Array<{ uri: string; bytes: number }> = [];
+  for await (const page of listObjectPages(source.s3, source.bucket, `${LAKE_PREFIX}${dataset}/`))
+    for (const object of page)
+      objects.push({ uri: `s3://${source.bucket}/${object.key}`, bytes: object.size });
+  return objects;
+}
+
+/**
  * Runs one read-only SELECT over the lake's tables (each at its current snapshot, or as of
  * `options.asOfMs`) and quarantine, mirrored into `source.cacheDir`. Throws a
  * QueryRefusedError for anything else, a QueryTimeoutError past `options.timeoutMs`, a
@@ -205,22 +254,28 @@ export async function runQuery(
 ): Promise<QueryResult> {
   await mkdir(source.cacheDir, { recursive: true });
   const mirror = new FileMirror(source.s3, source.cacheDir);
-  const found = await Promise.all(
-    DATASETS.map((dataset) =>
-      scanTable(
-        { catalog: source.tables.catalog, io: mirror },
-        { namespace: source.tables.namespace, name: dataset },
-        options.asOfMs,
-      ),
-    ),
-  );
-  const scans = found.filter((scan): scan is TableScan => scan !== undefined);
+  const scans = await scanTables(source, mirror, options.asOfMs);
   const paths = new Map<string, string[]>();
-  for (const scan of scans) {
-    paths.set(
-      scan.table.name,
-      await mirror.fetchAll(scan.files.map((file) => ({ uri: file.filePath, bytes: file.fileSizeInBytes }))),
-    );
+  const notes: string[] = [];
+  for (const dataset of DATASETS) {
+    const scan = scans.get(dataset);
+    if (scan) {
+      paths.set(
+        dataset,
+        await mirror.fetchAll(
+          scan.files.map((file) => ({ uri: file.filePath, bytes: file.fileSizeInBytes })),
+        ),
+      );
+    } else if (options.asOfMs === undefined) {
+      // A lake written before the table layer: its objects are all there is to read.
+      const objects = await rawObjectsOf(source, dataset);
+      if (objects.length > 0) {
+        paths.set(dataset, await mirror.fetchAll(objects));
+        notes.push(
+          `${dataset} has no table yet: read from its ${objects.length} raw objects under ${LAKE_PREFIX}${dataset}/`,
+        );
+      }
+    } else notes.push(`${dataset} has no table: it had no rows at --as-of`);
   }
   // Quarantine objects are not table files: the view reads every one there is.
   const quarantineDir = join(source.cacheDir, source.bucket);
@@ -230,7 +285,7 @@ export async function runQuery(
   try {
     for (const dataset of DATASETS) await connection.run(datasetView(dataset, paths.get(dataset) ?? []));
     await connection.run(quarantineView(quarantine.listed > 0 ? quarantineDir : undefined));
-    await describeScans(connection, scans);
+    await describeScans(connection, [...scans.values()]);
     // From here on DuckDB may read only the mirror, and no statement may change that.
     await connection.run(`SET allowed_directories = [${quote(`${source.cacheDir}/`)}]`);
     await connection.run("SET enable_external_access = false");
@@ -240,6 +295,7 @@ export async function runQuery(
     return {
       columns,
       rows,
+      notes,
       mirrored: {
         listed: tableFiles + quarantine.listed,
         downloaded: mirror.downloaded + quarantine.downloaded,

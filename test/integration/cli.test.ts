@@ -94,6 +94,14 @@ describe("ticklake, in-process", () => {
         'ticklake: --timeout must be seconds from 1 to 86400 (got "0")',
       ],
       [
+        ["query", "--as-of", "yesterday", "SELECT 1"],
+        'ticklake: --as-of must be an ISO-8601 time with a zone (e.g. 2026-11-26T09:30:00Z) or a span before now (e.g. 90s, 15m, 2h, 1d) (got "yesterday")',
+      ],
+      [
+        ["query", "--as-of", "2026-11-26T09:30:00", "SELECT 1"],
+        /^ticklake: --as-of must be an ISO-8601 time with a zone .*\(got "2026-11-26T09:30:00"\)$/,
+      ],
+      [
         ["sync", "dir", "--kind", "everything"],
         /^ticklake: option '--kind <kind>' argument 'everything' is invalid/,
       ],

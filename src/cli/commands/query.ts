@@ -68,6 +68,8 @@ export function register(program: Program, cli: Cli): void {
             },
           ),
       );
+      // On stderr: JSON and CSV on stdout stay parseable.
+      for (const note of result.notes) cli.io.stderr.write(`note: ${note}\n`);
       cli.print(formatResult(result, options.format));
     });
 }

@@ -101,3 +101,13 @@ export async function scanTable(
   }
   return { table, metadata: loaded.metadata, snapshot, files: liveDataFiles(entries) };
 }
+
+/** The earliest snapshot of the tables scanned: which table, and when (epoch ms). */
+export function firstSnapshot(scans: readonly TableScan[]): { table: string; ms: number } | undefined {
+  let first: { table: string; ms: number } | undefined;
+  for (const scan of scans)
+    for (const snapshot of scan.metadata.snapshots)
+      if (!first || snapshot["timestamp-ms"] < first.ms)
+        first = { table: scan.table.name, ms: snapshot["timestamp-ms"] };
+  return first;
+}
