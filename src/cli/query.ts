@@ -6,7 +6,8 @@
  * `table_files` say which snapshots and files there are and which ones the views read. Files
  * are mirrored through the S3 API into a local cache (names of table files are never reused,
  * so each is fetched once). Objects no commit has added yet are not read: the table is what
- * the lake holds.
+ * the lake holds. A dataset without a table (a lake written before the table layer) is read
+ * from its raw objects instead, and the result's `notes` say so.
  *
  * Only one read-only SELECT runs, decided by the statement type DuckDB reports for the parsed
  * and bound statement, never by matching text; DuckDB reads nothing but the mirror, loads no
@@ -194,20 +195,50 @@ async function describeScans(connection: DuckDBConnection, scans: readonly Table
 const toBigInt = (text: string | undefined) =>
   text !== undefined && /^\d+$/.test(text) ? BigInt(text) : undefined;
 
+/** The views a query may read, beside the datasets: the quarantine and the tables' metadata. */
+const OTHER_RELATIONS = ["quarantine", "table_snapshots", "table_files"] as const;
+type Relation = Dataset | (typeof OTHER_RELATIONS)[number];
+
 /**
- * Each existing table's scan at `asOfMs` (or now). With a time, fails with a
- * SnapshotNotFoundError naming `--as-of` when no table had a snapshot yet then, or when one
- * keeps no snapshot that old (expiry removed it).
+ * The views `sql` may read, from DuckDB's parse tree (`json_serialize_sql`): every name in it
+ * that is a view's, so that a query of one table plans, mirrors and reads only that one. A
+ * name is kept wherever it appears (a CTE or a string of that name adds a view, never
+ * removes one); `table_snapshots` and `table_files` describe every table, so they need all;
+ * and SQL DuckDB does not serialize (PRAGMA, SHOW, a syntax error) gets every view.
+ */
+async function relationsNamedIn(connection: DuckDBConnection, sql: string): Promise<Set<Relation>> {
+  const all = new Set<Relation>([...DATASETS, ...OTHER_RELATIONS]);
+  const reader = await connection.runAndReadAll(`SELECT json_serialize_sql(${quote(sql)}) AS tree`);
+  const tree = JSON.parse(String(reader.getRowObjectsJS()[0]?.tree ?? "{}")) as { error?: boolean };
+  if (tree.error !== false) return all;
+  const named = new Set<Relation>();
+  const walk = (node: unknown): void => {
+    if (typeof node === "string") {
+      // Identifiers are case-insensitive: FROM FX_Quotes reads fx_quotes.
+      const name = node.toLowerCase() as Relation;
+      if (all.has(name)) named.add(name);
+    } else if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === "object") Object.values(node).forEach(walk);
+  };
+  walk(tree);
+  return named.has("table_snapshots") || named.has("table_files") ? all : named;
+}
+
+/**
+ * The scan of each of `datasets` that has a table, at `asOfMs` (or now). With a time, fails
+ * with a SnapshotNotFoundError naming `--as-of` when none of them had a snapshot yet then, or
+ * when one keeps no snapshot that old (expiry removed it).
  */
 async function scanTables(
   source: QuerySource,
   mirror: FileMirror,
+  datasets: readonly Dataset[],
   asOfMs: number | undefined,
 ): Promise<Map<Dataset, TableScan>> {
   const asOf = asOfMs === undefined ? "" : new Date(asOfMs).toISOString();
   const scans = new Map<Dataset, TableScan>();
   try {
-    for (const dataset of DATASETS) {
+    for (const dataset of datasets) {
       const scan = await scanTable(
         { catalog: source.tables.catalog, io: mirror },
         { namespace: source.tables.namespace, name: dataset },
@@ -219,12 +250,13 @@ async function scanTables(
     if (!(error instanceof SnapshotNotFoundError)) throw error;
     throw new SnapshotNotFoundError(`--as-of ${asOf}: ${error.message}`, { cause: error });
   }
-  if (asOfMs === undefined || [...scans.values()].some((scan) => scan.snapshot)) return scans;
+  if (asOfMs === undefined || datasets.length === 0 || [...scans.values()].some((scan) => scan.snapshot))
+    return scans;
   const first = firstSnapshot([...scans.values()]);
   throw new SnapshotNotFoundError(
     first
-      ? `--as-of ${asOf} is before the first snapshot of any table (${first.table}, committed at ${new Date(first.ms).toISOString()}): allowed is a time from then on`
-      : `--as-of ${asOf}: no table has a snapshot yet (namespace ${source.tables.namespace}), so there is no past to read: query without --as-of`,
+      ? `--as-of ${asOf} is before the first snapshot of the tables the query reads (${first.table}, committed at ${new Date(first.ms).toISOString()}): allowed is a time from then on`
+      : `--as-of ${asOf}: ${datasets.join(", ")} ${datasets.length === 1 ? "has" : "have"} no ${scans.size === 0 ? "table" : "snapshot"} yet in namespace ${source.tables.namespace}, so there is no past to read: query without --as-of`,
   );
 }
 
@@ -253,36 +285,40 @@ export async function runQuery(
   options: QueryOptions,
 ): Promise<QueryResult> {
   await mkdir(source.cacheDir, { recursive: true });
-  const mirror = new FileMirror(source.s3, source.cacheDir);
-  const scans = await scanTables(source, mirror, options.asOfMs);
-  const paths = new Map<string, string[]>();
-  const notes: string[] = [];
-  for (const dataset of DATASETS) {
-    const scan = scans.get(dataset);
-    if (scan) {
-      paths.set(
-        dataset,
-        await mirror.fetchAll(
-          scan.files.map((file) => ({ uri: file.filePath, bytes: file.fileSizeInBytes })),
-        ),
-      );
-    } else if (options.asOfMs === undefined) {
-      // A lake written before the table layer: its objects are all there is to read.
-      const objects = await rawObjectsOf(source, dataset);
-      if (objects.length > 0) {
-        paths.set(dataset, await mirror.fetchAll(objects));
-        notes.push(
-          `${dataset} has no table yet: read from its ${objects.length} raw objects under ${LAKE_PREFIX}${dataset}/`,
-        );
-      }
-    } else notes.push(`${dataset} has no table: it had no rows at --as-of`);
-  }
-  // Quarantine objects are not table files: the view reads every one there is.
-  const quarantineDir = join(source.cacheDir, source.bucket);
-  const quarantine = await mirrorObjects(source.s3, source.bucket, QUARANTINE_PREFIX, quarantineDir);
   const instance = await DuckDBInstance.create(":memory:", databaseConfig(options));
   const connection = await instance.connect();
   try {
+    const reads = await relationsNamedIn(connection, sql);
+    const mirror = new FileMirror(source.s3, source.cacheDir);
+    const datasets = DATASETS.filter((dataset) => reads.has(dataset));
+    const scans = await scanTables(source, mirror, datasets, options.asOfMs);
+    const paths = new Map<string, string[]>();
+    const notes: string[] = [];
+    for (const dataset of datasets) {
+      const scan = scans.get(dataset);
+      if (scan) {
+        paths.set(
+          dataset,
+          await mirror.fetchAll(
+            scan.files.map((file) => ({ uri: file.filePath, bytes: file.fileSizeInBytes })),
+          ),
+        );
+      } else if (options.asOfMs === undefined) {
+        // A lake written before the table layer: its objects are all there is to read.
+        const objects = await rawObjectsOf(source, dataset);
+        if (objects.length > 0) {
+          paths.set(dataset, await mirror.fetchAll(objects));
+          notes.push(
+            `${dataset} has no table yet: read from its ${objects.length} raw objects under ${LAKE_PREFIX}${dataset}/`,
+          );
+        }
+      } else notes.push(`${dataset} has no table: it had no rows at --as-of`);
+    }
+    // Quarantine objects are not table files: the view reads every one there is.
+    const quarantineDir = join(source.cacheDir, source.bucket);
+    const quarantine = reads.has("quarantine")
+      ? await mirrorObjects(source.s3, source.bucket, QUARANTINE_PREFIX, quarantineDir)
+      : { listed: 0, downloaded: 0 };
     for (const dataset of DATASETS) await connection.run(datasetView(dataset, paths.get(dataset) ?? []));
     await connection.run(quarantineView(quarantine.listed > 0 ? quarantineDir : undefined));
     await describeScans(connection, [...scans.values()]);

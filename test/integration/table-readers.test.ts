@@ -129,7 +129,7 @@ describe("readers of the tables", () => {
       ["14", "1", "60", true],
       ["15", "1", "20", false],
     ]);
-    expect(await scalar("SELECT count(*) FROM stock_quotes")).toBe("80");
+    expect(await scalar("SELECT count(*) FROM Stock_Quotes")).toBe("80");
     // Without deduplication on id too: the view's files hold each record once.
     expect(await scalar("SELECT sum(records) FROM table_files")).toBe("80");
   });
@@ -176,7 +176,7 @@ describe("readers of the tables", () => {
     ]);
     expect(cli.code).toBe(2);
     expect(cli.stderr).toBe(
-      `ticklake: --as-of ${before} is before the first snapshot of any table (stock_quotes, committed at ${new Date(first).toISOString()}): allowed is a time from then on\n`,
+      `ticklake: --as-of ${before} is before the first snapshot of the tables the query reads (stock_quotes, committed at ${new Date(first).toISOString()}): allowed is a time from then on\n`,
     );
   });
 
@@ -185,17 +185,27 @@ describe("readers of the tables", () => {
     const fx = Array.from({ length: 12 }, (_, i) => fxQuote(H1 + i * MINUTE, i % 2 ? "EURUSD" : "USDJPY"));
     const fxFiles = await writeLakeFiles(aws.clients.s3, aws.resources.bucket, fx);
 
-    // WHEN queries read fx_quotes, now and as of a time
+    // WHEN queries read fx_quotes, now and as of a time (beside stock_quotes, and alone)
     const now = await query("SELECT count(*) FROM fx_quotes");
     const [, second] = snapshotTimes;
-    const past = await query("SELECT count(*) FROM fx_quotes", (second ?? 0) + MINUTE);
+    const asOf = (second ?? 0) + MINUTE;
+    const past = await query(
+      "SELECT (SELECT count(*) FROM fx_quotes), (SELECT count(*) FROM stock_quotes)",
+      asOf,
+    );
 
-    // THEN now it reads the objects and notes it; in the past there is nothing to read
+    // THEN now it reads the objects and notes it; in the past it had no rows, and alone it has no past
     expect(now.rows).toEqual([["12"]]);
     expect(now.notes).toEqual([
       `fx_quotes has no table yet: read from its ${fxFiles.length} raw objects under lake/fx_quotes/`,
     ]);
-    expect(past.rows).toEqual([["0"]]);
+    expect(past.rows).toEqual([["0", "80"]]);
+    expect(past.notes).toEqual(["fx_quotes has no table: it had no rows at --as-of"]);
+    await expect(query("SELECT count(*) FROM fx_quotes", asOf)).rejects.toThrow(
+      `--as-of ${new Date(asOf).toISOString()}: fx_quotes has no table yet in namespace ticklake_local, so there is no past to read: query without --as-of`,
+    );
+    // AND a query of one dataset reads that one's files only: not the tables it does not name
+    expect(now.mirrored.listed).toBe(fxFiles.length);
     expect(past.notes).toContain("fx_quotes has no table: it had no rows at --as-of");
   });
 
