@@ -41,6 +41,11 @@ export interface QueryResult {
   rows: unknown[][];
   /** What the reader should know about what was read: a dataset read without its table, and why. */
   notes: string[];
+  /**
+   * Where the time went: planning (the tables' snapshots and manifests, the files mirrored
+   * or found in the mirror) and running (DuckDB creating the views and running the SQL).
+   */
+  timings: { planMs: number; runMs: number };
   /** Files the query's views read (table data files and quarantine objects), and how many were fetched now. */
   mirrored: { listed: number; downloaded: number };
 }
@@ -284,6 +289,7 @@ export async function runQuery(
   sql: string,
   options: QueryOptions,
 ): Promise<QueryResult> {
+  const started = performance.now();
   await mkdir(source.cacheDir, { recursive: true });
   const instance = await DuckDBInstance.create(":memory:", databaseConfig(options));
   const connection = await instance.connect();
@@ -319,6 +325,7 @@ export async function runQuery(
     const quarantine = reads.has("quarantine")
       ? await mirrorObjects(source.s3, source.bucket, QUARANTINE_PREFIX, quarantineDir)
       : { listed: 0, downloaded: 0 };
+    const planned = performance.now();
     for (const dataset of DATASETS) await connection.run(datasetView(dataset, paths.get(dataset) ?? []));
     await connection.run(quarantineView(quarantine.listed > 0 ? quarantineDir : undefined));
     await describeScans(connection, [...scans.values()]);
@@ -332,6 +339,7 @@ export async function runQuery(
       columns,
       rows,
       notes,
+      timings: { planMs: Math.round(planned - started), runMs: Math.round(performance.now() - planned) },
       mirrored: {
         listed: tableFiles + quarantine.listed,
         downloaded: mirror.downloaded + quarantine.downloaded,
