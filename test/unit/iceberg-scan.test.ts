@@ -117,5 +117,16 @@ describe("parseTableUpdated", () => {
       reason: expect.stringMatching(/^not a "table updated" notification: files\.0\.path: an s3:\/\/ URI$/),
     });
     expect(parseTableUpdated("{oops")).toEqual({ ok: false, reason: 'not JSON: "{oops"' });
+    // Names a subscriber turns into local paths cannot leave its folder.
+    expect(parseTableUpdated(JSON.stringify({ ...update, table: "../stock_quotes" }))).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("table: a table name"),
+    });
+    expect(
+      parseTableUpdated(JSON.stringify({ ...update, removedFiles: ["s3://b/tables/../../x.parquet"] })),
+    ).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("removedFiles.0: an s3:// URI without . or .. segments"),
+    });
   });
 });

@@ -12,12 +12,19 @@
 import { z } from "zod";
 
 const isoTime = z.iso.datetime({ offset: true });
-const s3Uri = z.string().regex(/^s3a?:\/\/[^/]+\/.+/, "an s3:// URI");
+/** Subscribers make local paths of these: no `.` or `..` segment may move them elsewhere. */
+const s3Uri = z
+  .string()
+  .regex(/^s3a?:\/\/[^/]+\/.+/, "an s3:// URI")
+  .refine((uri) => !uri.split("/").some((segment) => segment === "." || segment === ".."), {
+    message: "an s3:// URI without . or .. segments",
+  });
 
 export const TableUpdated = z.strictObject({
   v: z.literal(1),
   kind: z.literal("table"),
-  table: z.string().min(1),
+  /** The table's name in its namespace: the dataset. */
+  table: z.string().regex(/^[a-z][a-z0-9_]{0,254}$/, "a table name: lowercase letters, digits and _"),
   snapshotId: z.string().regex(/^\d+$/, "a snapshot id in decimal digits"),
   sequenceNumber: z.int().positive(),
   operation: z.enum(["append", "replace"]),
