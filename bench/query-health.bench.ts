@@ -11,7 +11,8 @@ import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { runQuery } from "../src/cli/query.ts";
+import { querySource, runQuery } from "../src/cli/query.ts";
+import { tablesOfTarget } from "../src/cli/targets.ts";
 import { resourceSpec } from "../src/core/spec.ts";
 import { quantile } from "../src/core/stats.ts";
 import { dashboard, QUERY_TIMEOUT_MS } from "../src/dashboard/plugin.ts";
@@ -36,7 +37,12 @@ const app = await build({ feed: new MarketFeed({ seed: 1, source, sink: { ship: 
 try {
   const { bucket } = await provision(clients, resourceSpec({ stage: "bench" }));
   await app.register(dashboard, {
-    query: (sql, limits) => runQuery(clients.s3, bucket, sql, join(dir, "cache"), limits),
+    query: (sql, limits) =>
+      runQuery(
+        querySource(clients, bucket, tablesOfTarget("local", bucket), join(dir, "cache")),
+        sql,
+        limits,
+      ),
   });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

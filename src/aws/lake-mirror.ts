@@ -1,13 +1,15 @@
 /**
  * Copies objects from the bucket to a local folder through the S3 API, keeping their keys as
  * paths. Objects are written once and never change (their keys derive from what they hold),
- * so a file of the right size is already up to date.
+ * so a file of the right size is already up to date. `FileMirror` does the same for files
+ * named by URI (`s3://bucket/key`), such as a table's data files and manifests.
  */
-import { createHash } from "node:crypto";
-import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { createHash, randomUUID } from "node:crypto";
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { LakeObjectError } from "./errors.ts";
+import { parseS3Uri } from "./iceberg-s3.ts";
 
 export interface MirrorResult {
   listed: number;
@@ -70,8 +72,10 @@ export async function downloadObject(
   }
   const path = localPathOf(dir, key);
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(`${path}.part`, bytes);
-  await rename(`${path}.part`, path);
+  // A name of its own: two mirrors (a query and the dashboard's) may fetch the same object.
+  const part = `${path}.${randomUUID()}.part`;
+  await writeFile(part, bytes);
+  await rename(part, path);
   return bytes.byteLength;
 }
 
@@ -100,4 +104,55 @@ export async function mirrorObjects(
     }
   }
   return result;
+}
+
+/**
+ * Files named by URI (`s3://bucket/key`), mirrored under `dir/<bucket>/<key>` on first use and
+ * read from there after: for files whose names are never reused (a table's data files,
+ * manifests and manifest lists).
+ */
+export class FileMirror {
+  readonly #s3: S3Client;
+  readonly dir: string;
+  downloaded = 0;
+  bytes = 0;
+
+  constructor(s3: S3Client, dir: string) {
+    this.#s3 = s3;
+    this.dir = dir;
+  }
+
+  /** Where the file of `uri` is mirrored. */
+  localPath(uri: string): string {
+    const { bucket, key } = parseS3Uri(uri);
+    return localPathOf(this.dir, `${bucket}/${key}`);
+  }
+
+  /** Mirrors the file unless it is there (with `expectedBytes`, when given); returns its local path. */
+  async fetch(uri: string, expectedBytes?: number): Promise<string> {
+    const path = this.localPath(uri);
+    const local = await stat(path).catch(() => undefined);
+    if (local && (expectedBytes === undefined || local.size === expectedBytes)) return path;
+    const { bucket, key } = parseS3Uri(uri);
+    this.bytes += await downloadObject(this.#s3, bucket, key, join(this.dir, bucket));
+    this.downloaded++;
+    return path;
+  }
+
+  /** Mirrors files a few at a time; returns their local paths in the same order. */
+  async fetchAll(files: ReadonlyArray<{ uri: string; bytes?: number }>): Promise<string[]> {
+    const paths: string[] = [];
+    // A few downloads at a time: enough to hide latency, few enough to stay polite.
+    for (let i = 0; i < files.length; i += 8) {
+      paths.push(
+        ...(await Promise.all(files.slice(i, i + 8).map((file) => this.fetch(file.uri, file.bytes)))),
+      );
+    }
+    return paths;
+  }
+
+  /** The file's bytes, mirrored first if need be. */
+  async read(uri: string): Promise<Uint8Array> {
+    return readFile(await this.fetch(uri));
+  }
 }

@@ -19,6 +19,11 @@ import { SubscriptionError } from "./errors.ts";
 import { downloadObject, localPathOf, mirrorObjects } from "./lake-mirror.ts";
 
 export type ObjectKind = ObjectManifest["kind"];
+/**
+ * The `kind` message attribute of what the topic carries: an object's manifest (`lake`,
+ * `quarantine`), or a table's "table updated" notification (`table`).
+ */
+export type NotificationKind = ObjectKind | "table";
 
 function parseJson(text: string): unknown {
   try {
@@ -29,6 +34,7 @@ function parseJson(text: string): unknown {
 }
 
 export interface SyncOptions extends SubscriptionOptions {
+  kinds: readonly ObjectKind[];
   bucket: string;
   dir: string;
   /** First copy the objects that exist already. */
@@ -50,8 +56,8 @@ export interface SubscriptionOptions {
   clients: AwsClients;
   topicArn: string;
   queueName: string;
-  /** Only manifests of these kinds (a filter policy on the `kind` attribute). */
-  kinds: readonly ObjectKind[];
+  /** Only messages of these kinds (a filter policy on the `kind` attribute). */
+  kinds: readonly NotificationKind[];
 }
 
 /** Creates the subscriber queue, lets the topic send to it, and subscribes it. Idempotent. */
@@ -125,42 +131,55 @@ export class ObjectSync {
   async receiveOnce(): Promise<number> {
     if (!this.#queueUrl)
       throw new SubscriptionError("ObjectSync.receiveOnce() before start(): there is no queue yet");
-    const { sqs, s3 } = this.#options.clients;
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: this.#queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: this.#options.waitSeconds,
-      }),
-    );
-    const done: Array<{ Id: string; ReceiptHandle: string | undefined }> = [];
-    for (const [index, message] of Messages.entries()) {
-      const parsed = ObjectManifest.safeParse(parseJson(message.Body ?? ""));
+    const { s3 } = this.#options.clients;
+    return receiveBatch(this.#options.clients, this.#queueUrl, this.#options.waitSeconds, async (body) => {
+      const parsed = ObjectManifest.safeParse(parseJson(body));
       // Not a manifest: nothing to mirror, and retrying cannot make it one.
-      if (parsed.success) {
-        const manifest = parsed.data;
-        this.stats.manifests++;
-        const local = await stat(localPathOf(this.#options.dir, manifest.key)).catch(() => undefined);
-        if (local?.size === manifest.bytes) {
-          this.stats.skipped++;
-          this.#options.onObject?.(manifest, false);
-        } else {
-          this.stats.bytes += await downloadObject(
-            s3,
-            manifest.bucket,
-            manifest.key,
-            this.#options.dir,
-            manifest.sha256,
-          );
-          this.stats.downloaded++;
-          this.#options.onObject?.(manifest, true);
-        }
+      if (!parsed.success) return;
+      const manifest = parsed.data;
+      this.stats.manifests++;
+      const local = await stat(localPathOf(this.#options.dir, manifest.key)).catch(() => undefined);
+      if (local?.size === manifest.bytes) {
+        this.stats.skipped++;
+        this.#options.onObject?.(manifest, false);
+      } else {
+        this.stats.bytes += await downloadObject(
+          s3,
+          manifest.bucket,
+          manifest.key,
+          this.#options.dir,
+          manifest.sha256,
+        );
+        this.stats.downloaded++;
+        this.#options.onObject?.(manifest, true);
       }
+    });
+  }
+}
+
+/**
+ * Receives once from a subscriber queue (up to 10 messages, waiting up to `waitSeconds`),
+ * hands each body to `handle`, and deletes the messages handled; returns how many came. A
+ * message whose handling throws is not deleted: it comes back after its visibility timeout.
+ */
+export async function receiveBatch(
+  clients: AwsClients,
+  queueUrl: string,
+  waitSeconds: number,
+  handle: (body: string) => Promise<void>,
+): Promise<number> {
+  const { Messages = [] } = await clients.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds }),
+  );
+  const done: Array<{ Id: string; ReceiptHandle: string | undefined }> = [];
+  try {
+    for (const [index, message] of Messages.entries()) {
+      await handle(message.Body ?? "");
       done.push({ Id: String(index), ReceiptHandle: message.ReceiptHandle });
     }
-    if (done.length > 0) {
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: done }));
-    }
-    return Messages.length;
+  } finally {
+    if (done.length > 0)
+      await clients.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done }));
   }
+  return Messages.length;
 }

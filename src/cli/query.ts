@@ -1,7 +1,13 @@
 /**
- * `ticklake query "SQL"` and the dashboard's query box: DuckDB over the lake. Objects are
- * mirrored through the S3 API into a local cache (new objects only: keys never change), then
- * every dataset is a view, deduplicated on `id`, with the `dt` and `hour` partition columns.
+ * `ticklake query "SQL"` and the dashboard's query box: DuckDB over the lake's tables. Each
+ * dataset is a view over exactly the data files its table's snapshot lists — the current one,
+ * or the one current at `asOfMs` — deduplicated on `id`, with `dt` and `hour` derived from
+ * `ts`; `quarantine` is a view over the quarantine objects; `table_snapshots` and
+ * `table_files` say which snapshots and files there are and which ones the views read. Files
+ * are mirrored through the S3 API into a local cache (names of table files are never reused,
+ * so each is fetched once). Objects no commit has added yet are not read: the table is what
+ * the lake holds. A dataset without a table (a lake written before the table layer) is read
+ * from its raw objects instead, and the result's `notes` say so.
  *
  * Only one read-only SELECT runs, decided by the statement type DuckDB reports for the parsed
  * and bound statement, never by matching text; DuckDB reads nothing but the mirror, loads no
@@ -15,18 +21,59 @@ import {
   DuckDBInstance,
   type DuckDBPreparedStatement,
   StatementType,
+  timestampTZValue,
 } from "@duckdb/node-api";
-import { mirrorObjects } from "../aws/lake-mirror.ts";
+import type { AwsClients } from "../aws/clients.ts";
+import { FileMirror, listObjectPages, mirrorObjects } from "../aws/lake-mirror.ts";
+import { type TableLayerOptions, tableDeps } from "../aws/tables.ts";
 import { columnsOf, sqlTypeOf } from "../core/columns.ts";
 import { TicklakeError } from "../core/errors.ts";
 import { DATASETS, type Dataset } from "../core/events.ts";
+import { COMPACTED_SORT_ORDER_ID } from "../core/iceberg/compaction.ts";
+import { SnapshotNotFoundError } from "../core/iceberg/errors.ts";
+import { firstSnapshot, scanTable, type TableScan } from "../core/iceberg/scan.ts";
+import type { Catalog } from "../core/iceberg/table-ops.ts";
 import { LAKE_PREFIX, QUARANTINE_PREFIX } from "../core/layout.ts";
 import { QueryFailedError, QueryRefusedError, QueryTimeoutError } from "./errors.ts";
 
 export interface QueryResult {
   columns: string[];
   rows: unknown[][];
+  /** What the reader should know about what was read: a dataset read without its table, and why. */
+  notes: string[];
+  /**
+   * Where the time went: planning (the tables' snapshots and manifests, the files mirrored
+   * or found in the mirror) and running (DuckDB creating the views and running the SQL).
+   */
+  timings: { planMs: number; runMs: number };
+  /** Files the query's views read (table data files and quarantine objects), and how many were fetched now. */
   mirrored: { listed: number; downloaded: number };
+}
+
+/** Where a query reads: the datasets' tables and the quarantine objects, through the S3 API. */
+export interface QuerySource {
+  s3: S3Client;
+  /** The lake bucket, where the quarantine objects are. */
+  bucket: string;
+  /** The tables' catalog, and the namespace (Glue database) that holds one table per dataset. */
+  tables: { catalog: Catalog; namespace: string };
+  /** Where files are mirrored for DuckDB; nothing else is readable to a query. */
+  cacheDir: string;
+}
+
+/** The query source of a lake: its bucket, its table layer (`tableDeps`), a cache folder. */
+export function querySource(
+  clients: AwsClients,
+  bucket: string,
+  tables: TableLayerOptions,
+  cacheDir: string,
+): QuerySource {
+  return {
+    s3: clients.s3,
+    bucket,
+    tables: { catalog: tableDeps(clients, tables).catalog, namespace: tables.namespace },
+    cacheDir,
+  };
 }
 
 /** What bounds one query, so that it cannot starve the pipeline it runs beside. */
@@ -43,6 +90,14 @@ export interface QueryLimits {
   memoryLimit?: string;
 }
 
+export interface QueryOptions extends QueryLimits {
+  /**
+   * Read each table as it was at this time (epoch ms): the snapshot its snapshot log shows as
+   * current then. @default the current snapshot
+   */
+  asOfMs?: number;
+}
+
 const DEFAULT_THREADS = 1;
 const DEFAULT_MEMORY_LIMIT = "1GB";
 
@@ -53,7 +108,10 @@ const ALLOWED_TEXT =
 
 const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
-/** The columns of a dataset's view, as a SELECT of no rows: the view before any object exists. */
+/** `dt` and `hour`, the UTC date and hour of `ts`, as the lake's partition columns always were. */
+const PARTITION_COLUMNS = `CAST(timezone('UTC', ts) AS DATE) AS dt, hour(timezone('UTC', ts)) AS hour`;
+
+/** The columns of a dataset's view, as a SELECT of no rows: the view of a table with no files. */
 function emptyDataset(dataset: Dataset): string {
   const columns = columnsOf(dataset).map(
     (c) => `CAST(NULL AS ${sqlTypeOf(c.type, "duckdb")}) AS "${c.name}"`,
@@ -63,23 +121,32 @@ function emptyDataset(dataset: Dataset): string {
 
 const EMPTY_QUARANTINE = "SELECT NULL AS reason, NULL AS violations, NULL AS source, NULL AS raw WHERE false";
 
-/** The views every query sees: one per dataset, and `quarantine`. */
-export function viewStatements(cacheDir: string, present: ReadonlySet<string>): string[] {
-  const statements = DATASETS.map((dataset) => {
-    // No objects yet: an empty view with the same columns keeps queries valid.
-    if (!present.has(dataset)) return `CREATE VIEW ${dataset} AS ${emptyDataset(dataset)}`;
-    const files = quote(join(cacheDir, LAKE_PREFIX, dataset, "*", "*", "*.parquet"));
-    // Producer retries can store a record twice (same id, two objects): keep one.
-    return `CREATE VIEW ${dataset} AS SELECT * EXCLUDE (ticklake_copy) FROM (
-      SELECT *, row_number() OVER (PARTITION BY id ORDER BY ts) AS ticklake_copy
-      FROM read_parquet(${files}, hive_partitioning = true)) WHERE ticklake_copy = 1`;
-  });
-  statements.push(
-    present.has("quarantine")
-      ? `CREATE VIEW quarantine AS SELECT * FROM read_json(${quote(join(cacheDir, QUARANTINE_PREFIX, "*", "*", "*", "*.jsonl.gz"))}, format = 'newline_delimited', hive_partitioning = true, union_by_name = true)`
-      : `CREATE VIEW quarantine AS ${EMPTY_QUARANTINE}`,
-  );
-  return statements;
+/** The tables that describe what the views read (Athena's `$snapshots` and `$files`, in short). */
+const METADATA_TABLES = {
+  table_snapshots: `table_name VARCHAR, snapshot_id BIGINT, parent_id BIGINT, committed_at TIMESTAMPTZ, operation VARCHAR, total_records BIGINT, total_files BIGINT, queried BOOLEAN`,
+  table_files: `table_name VARCHAR, snapshot_id BIGINT, path VARCHAR, ts_hour TIMESTAMPTZ, records BIGINT, bytes BIGINT, compacted BOOLEAN`,
+} as const;
+
+/**
+ * The view of a dataset: the contract's columns of exactly `files` (local paths of the
+ * snapshot's data files), deduplicated on `id`, with `dt` and `hour`; empty without files.
+ */
+export function datasetView(dataset: Dataset, files: readonly string[]): string {
+  if (files.length === 0) return `CREATE VIEW ${dataset} AS ${emptyDataset(dataset)}`;
+  const columns = columnsOf(dataset)
+    .map((c) => `"${c.name}"`)
+    .join(", ");
+  // Hours not yet compacted can hold a producer's re-send (same id, two files): keep one.
+  return `CREATE VIEW ${dataset} AS SELECT ${columns}, ${PARTITION_COLUMNS} FROM (
+      SELECT ${columns}, row_number() OVER (PARTITION BY id ORDER BY ts) AS ticklake_copy
+      FROM read_parquet([${files.map(quote).join(", ")}], hive_partitioning = false)) WHERE ticklake_copy = 1`;
+}
+
+/** The quarantine view over the mirrored quarantine objects under `dir`, or an empty one. */
+function quarantineView(dir: string | undefined): string {
+  if (dir === undefined) return `CREATE VIEW quarantine AS ${EMPTY_QUARANTINE}`;
+  const files = quote(join(dir, QUARANTINE_PREFIX, "*", "*", "*", "*.jsonl.gz"));
+  return `CREATE VIEW quarantine AS SELECT * FROM read_json(${files}, format = 'newline_delimited', hive_partitioning = true, union_by_name = true)`;
 }
 
 /** Settings of every query's database: no extension is fetched or loaded, nothing spills to disk. */
@@ -93,44 +160,189 @@ function databaseConfig(limits: Omit<QueryLimits, "timeoutMs">): Record<string, 
   };
 }
 
+const HOUR_MICROS = 3_600_000_000n;
+
+/** Fills `table_snapshots` and `table_files` from the scans. */
+async function describeScans(connection: DuckDBConnection, scans: readonly TableScan[]): Promise<void> {
+  for (const [name, columns] of Object.entries(METADATA_TABLES))
+    await connection.run(`CREATE TABLE ${name} (${columns})`);
+  const snapshots = await connection.createAppender("table_snapshots");
+  const files = await connection.createAppender("table_files");
+  const bigintOrNull = (appender: typeof files, value: bigint | undefined) =>
+    value === undefined ? appender.appendNull() : appender.appendBigInt(value);
+  for (const scan of scans) {
+    for (const snapshot of scan.metadata.snapshots) {
+      snapshots.appendVarchar(scan.table.name);
+      snapshots.appendBigInt(snapshot["snapshot-id"]);
+      bigintOrNull(snapshots, snapshot["parent-snapshot-id"]);
+      snapshots.appendTimestampTZ(timestampTZValue(BigInt(snapshot["timestamp-ms"]) * 1000n));
+      snapshots.appendVarchar(snapshot.summary.operation);
+      bigintOrNull(snapshots, toBigInt(snapshot.summary["total-records"]));
+      bigintOrNull(snapshots, toBigInt(snapshot.summary["total-data-files"]));
+      snapshots.appendBoolean(snapshot === scan.snapshot);
+      snapshots.endRow();
+    }
+    for (const file of scan.files) {
+      files.appendVarchar(scan.table.name);
+      bigintOrNull(files, scan.snapshot?.["snapshot-id"]);
+      files.appendVarchar(file.filePath);
+      files.appendTimestampTZ(timestampTZValue(BigInt(file.tsHour) * HOUR_MICROS));
+      files.appendBigInt(BigInt(file.recordCount));
+      files.appendBigInt(BigInt(file.fileSizeInBytes));
+      files.appendBoolean(file.sortOrderId === COMPACTED_SORT_ORDER_ID);
+      files.endRow();
+    }
+  }
+  snapshots.closeSync();
+  files.closeSync();
+}
+
+const toBigInt = (text: string | undefined) =>
+  text !== undefined && /^\d+$/.test(text) ? BigInt(text) : undefined;
+
+/** The views a query may read, beside the datasets: the quarantine and the tables' metadata. */
+const OTHER_RELATIONS = ["quarantine", "table_snapshots", "table_files"] as const;
+type Relation = Dataset | (typeof OTHER_RELATIONS)[number];
+
 /**
- * Runs one read-only SELECT over the lake in `bucket`, mirrored into `cacheDir`. Throws a
- * QueryRefusedError for anything else, a QueryTimeoutError past `limits.timeoutMs`, and a
+ * The views `sql` may read, from DuckDB's parse tree (`json_serialize_sql`): every name in it
+ * that is a view's, so that a query of one table plans, mirrors and reads only that one. A
+ * name is kept wherever it appears (a CTE or a string of that name adds a view, never
+ * removes one); `table_snapshots` and `table_files` describe every table, so they need all;
+ * and SQL DuckDB does not serialize (PRAGMA, SHOW, a syntax error) gets every view.
+ */
+async function relationsNamedIn(connection: DuckDBConnection, sql: string): Promise<Set<Relation>> {
+  const all = new Set<Relation>([...DATASETS, ...OTHER_RELATIONS]);
+  const reader = await connection.runAndReadAll(`SELECT json_serialize_sql(${quote(sql)}) AS tree`);
+  const tree = JSON.parse(String(reader.getRowObjectsJS()[0]?.tree ?? "{}")) as { error?: boolean };
+  if (tree.error !== false) return all;
+  const named = new Set<Relation>();
+  const walk = (node: unknown): void => {
+    if (typeof node === "string") {
+      // Identifiers are case-insensitive: FROM FX_Quotes reads fx_quotes.
+      const name = node.toLowerCase() as Relation;
+      if (all.has(name)) named.add(name);
+    } else if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === "object") Object.values(node).forEach(walk);
+  };
+  walk(tree);
+  return named.has("table_snapshots") || named.has("table_files") ? all : named;
+}
+
+/**
+ * The scan of each of `datasets` that has a table, at `asOfMs` (or now). With a time, fails
+ * with a SnapshotNotFoundError naming `--as-of` when none of them had a snapshot yet then, or
+ * when one keeps no snapshot that old (expiry removed it).
+ */
+async function scanTables(
+  source: QuerySource,
+  mirror: FileMirror,
+  datasets: readonly Dataset[],
+  asOfMs: number | undefined,
+): Promise<Map<Dataset, TableScan>> {
+  const asOf = asOfMs === undefined ? "" : new Date(asOfMs).toISOString();
+  const scans = new Map<Dataset, TableScan>();
+  try {
+    for (const dataset of datasets) {
+      const scan = await scanTable(
+        { catalog: source.tables.catalog, io: mirror },
+        { namespace: source.tables.namespace, name: dataset },
+        asOfMs,
+      );
+      if (scan) scans.set(dataset, scan);
+    }
+  } catch (error) {
+    if (!(error instanceof SnapshotNotFoundError)) throw error;
+    throw new SnapshotNotFoundError(`--as-of ${asOf}: ${error.message}`, { cause: error });
+  }
+  if (asOfMs === undefined || datasets.length === 0 || [...scans.values()].some((scan) => scan.snapshot))
+    return scans;
+  const first = firstSnapshot([...scans.values()]);
+  throw new SnapshotNotFoundError(
+    first
+      ? `--as-of ${asOf} is before the first snapshot of the tables the query reads (${first.table}, committed at ${new Date(first.ms).toISOString()}): allowed is a time from then on`
+      : `--as-of ${asOf}: ${datasets.join(", ")} ${datasets.length === 1 ? "has" : "have"} no ${scans.size === 0 ? "table" : "snapshot"} yet in namespace ${source.tables.namespace}, so there is no past to read: query without --as-of`,
+  );
+}
+
+/** The lake objects of a dataset (`lake/<dataset>/`), as files to mirror. */
+async function rawObjectsOf(
+  source: QuerySource,
+  dataset: Dataset,
+): Promise<Array<{ uri: string; bytes: number }>> {
+  const objects: Array<{ uri: string; bytes: number }> = [];
+  for await (const page of listObjectPages(source.s3, source.bucket, `${LAKE_PREFIX}${dataset}/`))
+    for (const object of page)
+      objects.push({ uri: `s3://${source.bucket}/${object.key}`, bytes: object.size });
+  return objects;
+}
+
+/**
+ * Runs one read-only SELECT over the lake's tables (each at its current snapshot, or as of
+ * `options.asOfMs`) and quarantine, mirrored into `source.cacheDir`. Throws a
+ * QueryRefusedError for anything else, a QueryTimeoutError past `options.timeoutMs`, a
+ * SnapshotNotFoundError when a table keeps no snapshot as old as `asOfMs`, and a
  * QueryFailedError (with where and what to fix) when DuckDB cannot parse, bind or run it.
  */
 export async function runQuery(
-  s3: S3Client,
-  bucket: string,
+  source: QuerySource,
   sql: string,
-  cacheDir: string,
-  limits: QueryLimits,
+  options: QueryOptions,
 ): Promise<QueryResult> {
-  await mkdir(cacheDir, { recursive: true });
-  const lake = await mirrorObjects(s3, bucket, LAKE_PREFIX, cacheDir);
-  const quarantine = await mirrorObjects(s3, bucket, QUARANTINE_PREFIX, cacheDir);
-  const instance = await DuckDBInstance.create(":memory:", databaseConfig(limits));
+  const started = performance.now();
+  await mkdir(source.cacheDir, { recursive: true });
+  const instance = await DuckDBInstance.create(":memory:", databaseConfig(options));
   const connection = await instance.connect();
   try {
-    const present = new Set<string>();
-    for (const dataset of DATASETS) {
-      const found = await connection.runAndReadAll(
-        `SELECT count(*) AS n FROM glob(${quote(join(cacheDir, LAKE_PREFIX, dataset, "*", "*", "*.parquet"))})`,
-      );
-      if (Number(found.getRowObjectsJS()[0]?.n ?? 0) > 0) present.add(dataset);
+    const reads = await relationsNamedIn(connection, sql);
+    const mirror = new FileMirror(source.s3, source.cacheDir);
+    const datasets = DATASETS.filter((dataset) => reads.has(dataset));
+    const scans = await scanTables(source, mirror, datasets, options.asOfMs);
+    const paths = new Map<string, string[]>();
+    const notes: string[] = [];
+    for (const dataset of datasets) {
+      const scan = scans.get(dataset);
+      if (scan) {
+        paths.set(
+          dataset,
+          await mirror.fetchAll(
+            scan.files.map((file) => ({ uri: file.filePath, bytes: file.fileSizeInBytes })),
+          ),
+        );
+      } else if (options.asOfMs === undefined) {
+        // A lake written before the table layer: its objects are all there is to read.
+        const objects = await rawObjectsOf(source, dataset);
+        if (objects.length > 0) {
+          paths.set(dataset, await mirror.fetchAll(objects));
+          notes.push(
+            `${dataset} has no table yet: read from its ${objects.length} raw objects under ${LAKE_PREFIX}${dataset}/`,
+          );
+        }
+      } else notes.push(`${dataset} has no table: it had no rows at --as-of`);
     }
-    if (quarantine.listed > 0) present.add("quarantine");
-    for (const statement of viewStatements(cacheDir, present)) await connection.run(statement);
+    // Quarantine objects are not table files: the view reads every one there is.
+    const quarantineDir = join(source.cacheDir, source.bucket);
+    const quarantine = reads.has("quarantine")
+      ? await mirrorObjects(source.s3, source.bucket, QUARANTINE_PREFIX, quarantineDir)
+      : { listed: 0, downloaded: 0 };
+    const planned = performance.now();
+    for (const dataset of DATASETS) await connection.run(datasetView(dataset, paths.get(dataset) ?? []));
+    await connection.run(quarantineView(quarantine.listed > 0 ? quarantineDir : undefined));
+    await describeScans(connection, [...scans.values()]);
     // From here on DuckDB may read only the mirror, and no statement may change that.
-    await connection.run(`SET allowed_directories = [${quote(`${cacheDir}/`)}]`);
+    await connection.run(`SET allowed_directories = [${quote(`${source.cacheDir}/`)}]`);
     await connection.run("SET enable_external_access = false");
     await connection.run("SET lock_configuration = true");
-    const { columns, rows } = await runReadOnly(connection, sql, limits);
+    const { columns, rows } = await runReadOnly(connection, sql, options);
+    const tableFiles = [...paths.values()].reduce((sum, list) => sum + list.length, 0);
     return {
       columns,
       rows,
+      notes,
+      timings: { planMs: Math.round(planned - started), runMs: Math.round(performance.now() - planned) },
       mirrored: {
-        listed: lake.listed + quarantine.listed,
-        downloaded: lake.downloaded + quarantine.downloaded,
+        listed: tableFiles + quarantine.listed,
+        downloaded: mirror.downloaded + quarantine.downloaded,
       },
     };
   } finally {
@@ -227,6 +439,8 @@ async function standInStatementType(sql: string): Promise<StatementType | undefi
     for (const dataset of DATASETS)
       await connection.run(`CREATE TABLE ${dataset} AS ${emptyDataset(dataset)}`);
     await connection.run(`CREATE TABLE quarantine AS ${EMPTY_QUARANTINE}`);
+    for (const [name, columns] of Object.entries(METADATA_TABLES))
+      await connection.run(`CREATE TABLE ${name} (${columns})`);
     const extracted = await connection.extractStatements(sql);
     const prepared = await extracted.prepare(0);
     const type = prepared.statementType;
@@ -264,7 +478,7 @@ function sqlFailure(error: unknown, limits: QueryLimits): QueryFailedError {
   const suggestion = lines.find((line) => line.startsWith("Did you mean"));
   const advice: Record<string, string> = {
     Parser: "fix the SQL near that token",
-    Catalog: `the views are ${DATASETS.join(", ")} and quarantine (\`ticklake schema\` lists their columns)`,
+    Catalog: `the views are ${DATASETS.join(", ")} and quarantine, beside table_snapshots and table_files (\`ticklake schema\` lists their columns)`,
     Binder: "`ticklake schema` lists the views' columns",
     "Out of Memory": `the query needs more than ${limits.memoryLimit ?? DEFAULT_MEMORY_LIMIT} of memory: aggregate, select fewer columns, or narrow it by dt and hour`,
   };

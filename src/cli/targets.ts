@@ -6,12 +6,14 @@ import { CreateTopicCommand } from "@aws-sdk/client-sns";
 import { GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import { type AwsClients, createClients } from "../aws/clients.ts";
 import { readStackOutputs } from "../aws/stack-outputs.ts";
+import type { TableLayerOptions } from "../aws/tables.ts";
+import { TABLES_PREFIX } from "../core/layout.ts";
 import { resourceSpec } from "../core/spec.ts";
 import { startEmulators } from "../local/emulators.ts";
 import { localClients } from "../local/pipeline.ts";
 import { type Endpoints, readEndpoints } from "../local/state.ts";
 import { PreconditionError } from "./errors.ts";
-import type { Target } from "./options.ts";
+import { DEFAULT_STACK, type Target } from "./options.ts";
 
 export interface TargetOptions {
   target: Target;
@@ -26,6 +28,27 @@ export interface TargetOptions {
   bucket?: string;
   topicArn?: string;
   stream?: string;
+  /** The tables' namespace (the Glue database on AWS) instead of the stack's or the spec's. */
+  namespace?: string;
+}
+
+/**
+ * Where a target's tables are (DESIGN §9): the Glue Data Catalog on AWS, the local catalog
+ * (metadata files on S3) elsewhere; the warehouse under `tables/` in the lake bucket; the
+ * namespace named after the stack (`ticklake-dev` → `ticklake_dev`), as the stack names its
+ * Glue database (infra/lake.ts).
+ */
+export function tablesOfTarget(
+  target: Target,
+  bucket: string,
+  options: { stack?: string; namespace?: string | undefined } = {},
+): TableLayerOptions {
+  const prefix = target === "aws" ? (options.stack ?? DEFAULT_STACK) : resourceSpec().prefix;
+  return {
+    catalog: target === "aws" ? "glue" : "local",
+    warehouse: `s3://${bucket}/${TABLES_PREFIX}`,
+    namespace: options.namespace ?? prefix.replaceAll("-", "_"),
+  };
 }
 
 /** LocalStack's single endpoint (LOCALSTACK_ENDPOINT, default http://localhost:4566) for every service. */
@@ -44,6 +67,8 @@ export function localstackEndpoints(env: NodeJS.ProcessEnv = process.env): Endpo
 export interface ResolvedTarget {
   clients: AwsClients;
   bucket: string;
+  /** Where the datasets' tables are. */
+  tables: TableLayerOptions;
   streamName: string;
   /** Looks the topic up (creating is idempotent where the command may create it). */
   topicArn(): Promise<string>;
@@ -70,9 +95,11 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
       options.bucket && options.topicArn && options.stream
         ? undefined
         : await readStackOutputs(clients, options.stack);
+    const bucket = options.bucket ?? outputs?.BucketName ?? "";
     return {
       clients,
-      bucket: options.bucket ?? outputs?.BucketName ?? "",
+      bucket,
+      tables: tablesOfTarget("aws", bucket, options),
       streamName: options.stream ?? outputs?.StreamName ?? "",
       topicArn: async () => options.topicArn ?? outputs?.TopicArn ?? "",
       queueUrls: async () => {
@@ -101,9 +128,11 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
       );
     }
   }
+  const bucket = options.bucket ?? spec.bucket.name;
   return {
     clients,
-    bucket: options.bucket ?? spec.bucket.name,
+    bucket,
+    tables: tablesOfTarget(options.target, bucket, options),
     streamName: options.stream ?? spec.stream.name,
     topicArn: async () => {
       if (options.topicArn) return options.topicArn;

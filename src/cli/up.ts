@@ -21,9 +21,9 @@ import { ENDPOINTS_FILE, type Endpoints, UP_FILE, writeJsonAtomic } from "../loc
 import { TrafficGenerator } from "../webserver/traffic.ts";
 import { createWebServer } from "../webserver/web-server.ts";
 import type { Target } from "./options.ts";
-import { runQuery } from "./query.ts";
+import { querySource, runQuery } from "./query.ts";
 import { QUERY_EXAMPLES } from "./query-examples.ts";
-import { localstackEndpoints } from "./targets.ts";
+import { localstackEndpoints, tablesOfTarget } from "./targets.ts";
 
 export interface UpOptions {
   stateDir: string;
@@ -175,11 +175,16 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     });
     const { shipper, feed } = server;
     const monitor = new PipelineMonitor({ pipeline, produced: () => shipper.stats.sent });
+    const lake = querySource(
+      pipeline.clients,
+      pipeline.bucket,
+      tablesOfTarget(options.target, pipeline.bucket, { stack: options.stack }),
+      join(options.stateDir, "query-cache"),
+    );
     await server.app.register(dashboard, {
       monitor,
       examples: QUERY_EXAMPLES,
-      query: (sql, limits) =>
-        runQuery(pipeline.clients.s3, pipeline.bucket, sql, join(options.stateDir, "query-cache"), limits),
+      query: (sql, limits) => runQuery(lake, sql, limits),
     });
     const baseUrl = await server.start();
     out(`market API on ${baseUrl}  (try ${baseUrl}/v1/stocks/AAPL)`);

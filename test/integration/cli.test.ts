@@ -94,6 +94,14 @@ describe("ticklake, in-process", () => {
         'ticklake: --timeout must be seconds from 1 to 86400 (got "0")',
       ],
       [
+        ["query", "--as-of", "yesterday", "SELECT 1"],
+        'ticklake: --as-of must be an ISO-8601 time with a zone (e.g. 2026-11-26T09:30:00Z) or a span before now (e.g. 90s, 15m, 2h, 1d) (got "yesterday")',
+      ],
+      [
+        ["query", "--as-of", "2026-11-26T09:30:00", "SELECT 1"],
+        /^ticklake: --as-of must be an ISO-8601 time with a zone .*\(got "2026-11-26T09:30:00"\)$/,
+      ],
+      [
         ["sync", "dir", "--kind", "everything"],
         /^ticklake: option '--kind <kind>' argument 'everything' is invalid/,
       ],
@@ -147,7 +155,8 @@ describe("ticklake, in-process", () => {
   });
 
   it("query on a state folder where nothing was ever provisioned: the emulators refuse, and it says what to do", async () => {
-    const { code, stderr } = await inEmpty(["query", "SELECT 1"]);
+    // A query that reads a table (one that reads none, `SELECT 1`, needs no lake).
+    const { code, stderr } = await inEmpty(["query", "SELECT count(*) FROM fx_quotes"]);
     expect(code).toBe(2);
     expect(expectOneLine(stderr)).toBe(
       "ticklake: the local emulators refused the call: NoSuchBucket: The specified bucket does not exist: ticklake-local-lake: are the pipeline's resources there? `ticklake provision` creates them",
@@ -158,7 +167,7 @@ describe("ticklake, in-process", () => {
     for (const args of [
       ["up", "--target", "localstack", "--port", "0"],
       ["send", "examples/sample-events.ndjson", "--target", "localstack"],
-      ["query", "--target", "localstack", "SELECT 1"],
+      ["query", "--target", "localstack", "SELECT count(*) FROM fx_quotes"],
       ["sync", "dir", "--once", "--target", "localstack"],
       ["status", "--target", "localstack"],
       ["redrive", "--target", "localstack"],

@@ -11,15 +11,18 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { describe, expect, it } from "vitest";
 import { publishManifest, putObjectIfAbsent } from "../../src/aws/lake.ts";
-import { runQuery } from "../../src/cli/query.ts";
+import { querySource, runQuery } from "../../src/cli/query.ts";
 import { QUERY_EXAMPLES } from "../../src/cli/query-examples.ts";
+import { tablesOfTarget } from "../../src/cli/targets.ts";
 import { type Envelope, envelopeOf } from "../../src/core/events.ts";
+import { type AnnouncedFile, announcedFileOf } from "../../src/core/iceberg/commit.ts";
 import { packRecords } from "../../src/core/packing.ts";
 import { dashboard } from "../../src/dashboard/plugin.ts";
 import { makeProcessorHandler } from "../../src/functions/processor.ts";
 import { build } from "../../src/webserver/app.ts";
 import { MarketFeed } from "../../src/webserver/feed.ts";
 import { sqsRecord, streamRecords } from "../support/factories.ts";
+import { commitAnnounced } from "../support/iceberg.ts";
 import { provisionedAws } from "../support/local-aws.ts";
 
 const T0 = Date.UTC(2026, 10, 26, 15, 0, 0, 0);
@@ -33,12 +36,21 @@ describe("ticklake query", () => {
   const aws = provisionedAws("querytest");
   let shard = 0;
 
-  /** Stores envelopes through the real processor, as one packed message. */
+  const layer = () => tablesOfTarget("local", aws.resources.bucket);
+
+  /**
+   * Stores envelopes through the real processor, as one packed message, and commits the files
+   * it announced into the tables, as the committer does: queries read the tables.
+   */
   async function store(envelopes: Envelope[]): Promise<void> {
+    const announced: AnnouncedFile[] = [];
     const handler = makeProcessorHandler({
       bucket: aws.resources.bucket,
       putObjectIfAbsent: (plan) => putObjectIfAbsent(aws.clients.s3, aws.resources.bucket, plan),
-      publish: (manifest) => publishManifest(aws.clients.sns, aws.resources.topicArn, manifest),
+      publish: async (manifest) => {
+        await publishManifest(aws.clients.sns, aws.resources.topicArn, manifest);
+        if (manifest.kind === "lake") announced.push(announcedFileOf(manifest));
+      },
       logger: new Logger({ logLevel: "CRITICAL" }),
       metrics: new Metrics({ namespace: "test" }),
     });
@@ -60,11 +72,12 @@ describe("ticklake query", () => {
       Records: messages.map((m, i) => sqsRecord(JSON.stringify(m), `${shardId}-${i}`)),
     });
     expect(response.batchItemFailures).toEqual([]);
+    await commitAnnounced(aws.clients, layer(), announced);
   }
 
   const cache = () => `${aws.dir}/cache`;
-  const query = async (sql: string, timeoutMs = 60_000) =>
-    runQuery(aws.clients.s3, aws.resources.bucket, sql, cache(), { timeoutMs });
+  const source = () => querySource(aws.clients, aws.resources.bucket, layer(), cache());
+  const query = async (sql: string, timeoutMs = 60_000) => runQuery(source(), sql, { timeoutMs });
   const objects = async (sql: string) => {
     const result = await query(sql);
     return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i]])));
@@ -279,7 +292,7 @@ describe("ticklake query", () => {
     const feed = new MarketFeed({ seed: 1, source: SOURCE, sink: { ship: () => {} } });
     const app = await build({ feed, source: SOURCE });
     await app.register(dashboard, {
-      query: (sql, limits) => runQuery(aws.clients.s3, aws.resources.bucket, sql, cache(), limits),
+      query: (sql, limits) => runQuery(source(), sql, limits),
       queryTimeoutMs: 3_000,
     });
     await app.listen({ port: 0, host: "127.0.0.1" });

@@ -5,13 +5,17 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll } from "vitest";
+import type { AwsClients } from "../../src/aws/clients.ts";
 import { S3TableFileIO, S3VersionCatalog } from "../../src/aws/iceberg-s3.ts";
-import { putObjectIfAbsent } from "../../src/aws/lake.ts";
-import type { Envelope } from "../../src/core/events.ts";
-import { type AnnouncedFile, announcedFileOf } from "../../src/core/iceberg/commit.ts";
-import { packRecords } from "../../src/core/packing.ts";
-import { manifestFor, planObjects } from "../../src/core/planning.ts";
+import { receiveBatch, subscribeQueue } from "../../src/aws/object-sync.ts";
+import type { TableLayerOptions } from "../../src/aws/tables.ts";
+import { tableDeps } from "../../src/aws/tables.ts";
+import { DATASETS, type Dataset } from "../../src/core/events.ts";
+import { type AnnouncedFile, announcedFileOf, type TableUpdated } from "../../src/core/iceberg/commit.ts";
+import { type CommitOutcome, commitFiles, ensureTable } from "../../src/core/iceberg/table-ops.ts";
+import { ObjectManifest } from "../../src/core/planning.ts";
 import type { RunningEmulators } from "../../src/local/emulators.ts";
 import { localClients } from "../../src/local/pipeline.ts";
 import { emulatorsIn, tempStateDir } from "./local-aws.ts";
@@ -19,41 +23,7 @@ import { venvTool } from "./tools.ts";
 
 const CHECKER = fileURLToPath(new URL("./iceberg_check.py", import.meta.url));
 
-let nextSequence = 1n;
-
-/**
- * Writes events to the lake as the processor does (one packed message per call on `shardId`,
- * one object per dataset and hour, `If-None-Match`), and returns the announced lake files.
- */
-export async function writeLakeFiles(
-  s3: S3Client,
-  bucket: string,
-  events: readonly Envelope[],
-  shardId = "shardId-000000000000",
-): Promise<AnnouncedFile[]> {
-  const records = events.map((event) => {
-    const sequenceNumber = `4959${String(nextSequence++).padStart(52, "0")}`;
-    return {
-      sequenceNumber,
-      partitionKey: "k",
-      arrivalMs: Date.parse(event.ts),
-      data: Buffer.from(JSON.stringify(event)),
-    };
-  });
-  const files: AnnouncedFile[] = [];
-  for (const message of packRecords(records, {
-    stream: "ticklake-test",
-    shardId,
-    maxMessageBytes: 1_048_576,
-  })) {
-    for (const plan of planObjects(message)) {
-      if (plan.kind !== "lake") continue;
-      await putObjectIfAbsent(s3, bucket, plan);
-      files.push(announcedFileOf(manifestFor(plan, bucket, message)));
-    }
-  }
-  return files;
-}
+export { writeLakeFiles } from "./lake-files.ts";
 
 export interface CheckedFile {
   path: string;
@@ -148,4 +118,93 @@ export function localTables(bucket: string): LocalTables {
     await remove();
   });
   return tables;
+}
+
+/**
+ * What the committer does, for tests of readers while it is not part of the pipeline: the
+ * announced files committed into their tables (created if need be), one snapshot per table.
+ */
+export async function commitAnnounced(
+  clients: AwsClients,
+  layer: TableLayerOptions,
+  files: readonly AnnouncedFile[],
+): Promise<Map<Dataset, CommitOutcome>> {
+  const deps = tableDeps(clients, layer);
+  const outcomes = new Map<Dataset, CommitOutcome>();
+  for (const name of DATASETS) {
+    const ofTable = files.filter((file) => file.dataset === name);
+    if (ofTable.length === 0) continue;
+    const table = { namespace: layer.namespace, name };
+    await ensureTable(deps, table, name, deps.locationOf(table));
+    outcomes.set(name, await commitFiles(deps, table, ofTable));
+  }
+  return outcomes;
+}
+
+/**
+ * A stand-in for the committer beside a running pipeline: a queue of its own subscribed to
+ * the topic's lake announcements, each batch received committed into the tables.
+ */
+export class TestCommitter {
+  readonly #clients: AwsClients;
+  readonly #layer: TableLayerOptions;
+  readonly #queueUrl: string;
+  readonly notifications: TableUpdated[] = [];
+
+  private constructor(clients: AwsClients, layer: TableLayerOptions, queueUrl: string) {
+    this.#clients = clients;
+    this.#layer = layer;
+    this.#queueUrl = queueUrl;
+  }
+
+  static async subscribe(
+    clients: AwsClients,
+    layer: TableLayerOptions,
+    topicArn: string,
+    queueName: string,
+  ): Promise<TestCommitter> {
+    const queueUrl = await subscribeQueue({ clients, topicArn, queueName, kinds: ["lake"] });
+    return new TestCommitter(clients, layer, queueUrl);
+  }
+
+  /** Commits what is waiting, until a receive finds nothing; how many files were committed. */
+  async commitWaiting(): Promise<number> {
+    let committed = 0;
+    for (;;) {
+      const files: AnnouncedFile[] = [];
+      const received = await receiveBatch(this.#clients, this.#queueUrl, 1, async (body) => {
+        files.push(announcedFileOf(ObjectManifest.parse(JSON.parse(body))));
+      });
+      if (received === 0) return committed;
+      for (const outcome of (await commitAnnounced(this.#clients, this.#layer, files)).values()) {
+        if (outcome.kind !== "committed") continue;
+        committed += outcome.notification.files.length;
+        this.notifications.push(outcome.notification);
+      }
+    }
+  }
+}
+
+/**
+ * Publishes a "table updated" notification as the committer does (branch `tables-commit`:
+ * `publishTableUpdate`): on the data-available topic, with `kind` = `table` for the
+ * subscriptions' filter policies. A stand-in until the committer is part of the pipeline.
+ */
+export async function publishTableUpdated(
+  sns: SNSClient,
+  topicArn: string,
+  update: TableUpdated,
+): Promise<void> {
+  const text = (value: string) => ({ DataType: "String", StringValue: value });
+  await sns.send(
+    new PublishCommand({
+      TopicArn: topicArn,
+      Message: JSON.stringify(update),
+      MessageAttributes: {
+        kind: text("table"),
+        dataset: text(update.table),
+        operation: text(update.operation),
+      },
+    }),
+  );
 }

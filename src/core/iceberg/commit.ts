@@ -23,6 +23,7 @@ import {
 } from "./manifests.ts";
 import { currentSnapshot, nextSequenceNumber, type TableMetadata } from "./metadata.ts";
 import type { DataFileStats } from "./metrics.ts";
+import type { TableUpdated } from "./table-updated.ts";
 
 /** A data file as the processor announced it, ready to be committed. */
 export interface AnnouncedFile {
@@ -132,23 +133,8 @@ export function manifestsToRead(
   return state.manifests.filter((manifest) => mayHoldHours(manifest, hours));
 }
 
-/** The "table updated" notification of a commit, for subscribers (DESIGN §1). */
-export interface TableUpdated {
-  v: 1;
-  table: string;
-  snapshotId: string;
-  sequenceNumber: number;
-  operation: "append" | "replace";
-  /** Data files the snapshot added, with their record counts. */
-  files: Array<{ path: string; records: number }>;
-  /** Files the snapshot removed (compaction). */
-  removedFiles: string[];
-  records: number;
-  /** Event-time range of the added records, ISO-8601; absent when nothing was added. */
-  minTime?: string;
-  maxTime?: string;
-  committedAt: string;
-}
+/** The "table updated" notification, defined in ./table-updated.ts; re-exported for the committer's imports. */
+export { TableUpdated } from "./table-updated.ts";
 
 export type AppendPlan =
   | { kind: "nothing-new"; alreadyCommitted: string[] }
@@ -283,6 +269,7 @@ export function planAppend(input: {
     alreadyCommitted,
     notification: {
       v: 1,
+      kind: "table",
       table: input.table,
       snapshotId: String(input.snapshotId),
       sequenceNumber,

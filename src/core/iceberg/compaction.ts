@@ -236,6 +236,7 @@ export function planReplace(input: {
     },
     notification: {
       v: 1,
+      kind: "table",
       table: input.table,
       snapshotId: String(input.snapshotId),
       sequenceNumber,

@@ -24,3 +24,10 @@ export class DataFileError extends IcebergError {
     super(message, options, "DATA_FILE_INVALID");
   }
 }
+
+/** A reader asked for a table as it was at a time that no snapshot kept covers. */
+export class SnapshotNotFoundError extends IcebergError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options, "SNAPSHOT_NOT_FOUND");
+  }
+}
