@@ -9,6 +9,8 @@ import type { MessageIdentity } from "./packing.ts";
 
 export const LAKE_PREFIX = "lake/";
 export const QUARANTINE_PREFIX = "quarantine/";
+/** The Iceberg warehouse: tables' metadata and compacted data files (DESIGN §9). */
+export const TABLES_PREFIX = "tables/";
 /** Extension of lake objects. */
 export const LAKE_EXTENSION = "parquet";
 
