@@ -49,7 +49,11 @@ export interface SqsSourceStats {
   failedInvocations: number;
 }
 
-function toEventRecord(message: Message, options: SqsSourceOptions): SQSRecord {
+/** A received message as Lambda's SQS event source hands it to a function. */
+export function toEventRecord(
+  message: Message,
+  options: Pick<SqsSourceOptions, "queueArn" | "region">,
+): SQSRecord {
   const attributes = message.Attributes ?? {};
   return {
     messageId: message.MessageId ?? "",
