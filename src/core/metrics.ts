@@ -56,7 +56,7 @@ export const MAINTENANCE_METRICS = {
   runsFailed: "MaintenanceFailed",
 } as const;
 
-export type PipelineFunctionName = "bridge" | "processor" | "committer" | "maintenance";
+export type PipelineFunctionName = "bridge" | "processor" | "committer" | "maintenance" | "table-setup";
 
 /**
  * A function's service name: Powertools' `service` dimension on each of its metrics. It carries

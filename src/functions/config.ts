@@ -49,6 +49,12 @@ export const CommitterConfig = z.object({
 });
 export type CommitterConfig = z.infer<typeof CommitterConfig>;
 
+export const TableSetupConfig = z.object({
+  ...Observability("ticklake-table-setup"),
+  ...TableLayer,
+});
+export type TableSetupConfig = z.infer<typeof TableSetupConfig>;
+
 const positive = (max: number) => z.coerce.number().positive().max(max);
 
 export const MaintenanceConfig = z.object({
@@ -128,6 +134,15 @@ export function committerEnvironment(
     TOPIC_ARN: settings.topicArn,
     ...observability(settings),
   } satisfies EnvironmentOf<typeof CommitterConfig>;
+}
+
+/** The table-setup custom resource's environment (see `bridgeEnvironment`). */
+export function tableSetupEnvironment(
+  settings: TableLayerSettings & ObservabilitySettings,
+): Record<string, string> {
+  return { ...tableLayer(settings), ...observability(settings) } satisfies EnvironmentOf<
+    typeof TableSetupConfig
+  >;
 }
 
 /** The maintenance function's environment from its settings (see `bridgeEnvironment`). */
