@@ -10,17 +10,17 @@
  * make committable (not a manifest, a quarantine object, a file without Iceberg statistics)
  * is logged and counted, and deleted: it must not hold back the rest.
  */
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { createClients, endpointsFromEnv } from "../aws/clients.ts";
-import { publishTableUpdate, type TableLayer, tableDeps } from "../aws/tables.ts";
+import type { TableLayer } from "../aws/tables.ts";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
 import type { Dataset } from "../core/events.ts";
 import { type AnnouncedFile, announcementsByTable, type TableUpdated } from "../core/iceberg/commit.ts";
 import { commitFiles, ensureTable, type TableIdentifier } from "../core/iceberg/table-ops.ts";
 import { COMMITTER_METRICS } from "../core/metrics.ts";
 import { CommitterConfig, readConfig } from "./config.ts";
+import { tableFunctionDeps } from "./table-function.ts";
 
 export interface CommitterDeps {
   tables: TableLayer;
@@ -147,21 +147,9 @@ let cached: ReturnType<typeof makeCommitterHandler> | undefined;
 /** The Lambda entry point: dependencies built once per execution environment. */
 export const handler = (event: SQSEvent) => {
   if (!cached) {
-    const config = readConfig(CommitterConfig, process.env, "committer function configuration");
-    const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
-    cached = makeCommitterHandler({
-      tables: tableDeps(clients, {
-        catalog: config.CATALOG,
-        warehouse: config.WAREHOUSE,
-        namespace: config.NAMESPACE,
-      }),
-      publish: (update) => publishTableUpdate(clients.sns, config.TOPIC_ARN, update),
-      logger: new Logger({ serviceName: config.POWERTOOLS_SERVICE_NAME }),
-      metrics: new Metrics({
-        namespace: config.POWERTOOLS_METRICS_NAMESPACE,
-        serviceName: config.POWERTOOLS_SERVICE_NAME,
-      }),
-    });
+    cached = makeCommitterHandler(
+      tableFunctionDeps(readConfig(CommitterConfig, process.env, "committer function configuration")),
+    );
   }
   return cached(event);
 };

@@ -7,11 +7,10 @@
  *
  * The event names the tables, `{"tables": ["fx_quotes"]}`; without it, every dataset's.
  */
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { z } from "zod";
-import { createClients, endpointsFromEnv } from "../aws/clients.ts";
-import { publishTableUpdate, type TableLayer, tableDeps } from "../aws/tables.ts";
+import type { TableLayer } from "../aws/tables.ts";
 import { DATASETS, type Dataset } from "../core/events.ts";
 import type { TableUpdated } from "../core/iceberg/commit.ts";
 import type { MaintenanceOptions } from "../core/iceberg/compaction.ts";
@@ -20,6 +19,7 @@ import { compactTable, expireSnapshots, removeOrphans } from "../core/iceberg/ma
 import type { TableIdentifier } from "../core/iceberg/table-ops.ts";
 import { MAINTENANCE_METRICS } from "../core/metrics.ts";
 import { MaintenanceConfig, readConfig } from "./config.ts";
+import { tableFunctionDeps } from "./table-function.ts";
 
 /** What a run was asked to do: the tables, every dataset's by default. */
 export const MaintenanceEvent = z.looseObject({
@@ -44,6 +44,17 @@ export interface TableMaintenanceReport {
   /** The error, when this table's maintenance failed. */
   error?: string;
 }
+
+const emptyReport = (table: Dataset): TableMaintenanceReport => ({
+  table,
+  compacted: [],
+  skipped: [],
+  filesReplaced: 0,
+  duplicatesRemoved: 0,
+  snapshotsExpired: 0,
+  dataFilesDeleted: 0,
+  orphansRemoved: 0,
+});
 
 export interface MaintenanceDeps {
   tables: TableLayer;
@@ -72,16 +83,7 @@ export function makeMaintenanceHandler(deps: MaintenanceDeps) {
 
   async function maintain(dataset: Dataset): Promise<TableMaintenanceReport> {
     const table: TableIdentifier = { namespace: tables.namespace, name: dataset };
-    const report: TableMaintenanceReport = {
-      table: dataset,
-      compacted: [],
-      skipped: [],
-      filesReplaced: 0,
-      duplicatesRemoved: 0,
-      snapshotsExpired: 0,
-      dataFilesDeleted: 0,
-      orphansRemoved: 0,
-    };
+    const report = emptyReport(dataset);
     for (const result of await compactTable(tables, table, dataset, deps.options)) {
       if (result.skipped) {
         report.skipped.push({ hour: result.hour, reason: result.skipped });
@@ -134,17 +136,7 @@ export function makeMaintenanceHandler(deps: MaintenanceDeps) {
         } catch (error) {
           logger.error("maintenance failed; the next run tries again", { table: dataset, error });
           metrics.addMetric(MAINTENANCE_METRICS.runsFailed, MetricUnit.Count, 1);
-          reports.push({
-            table: dataset,
-            compacted: [],
-            skipped: [],
-            filesReplaced: 0,
-            duplicatesRemoved: 0,
-            snapshotsExpired: 0,
-            dataFilesDeleted: 0,
-            orphansRemoved: 0,
-            error: (error as Error).message,
-          });
+          reports.push({ ...emptyReport(dataset), error: (error as Error).message });
         }
       }
     } finally {
@@ -160,21 +152,7 @@ let cached: ReturnType<typeof makeMaintenanceHandler> | undefined;
 export const handler = (event: unknown) => {
   if (!cached) {
     const config = readConfig(MaintenanceConfig, process.env, "maintenance function configuration");
-    const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
-    cached = makeMaintenanceHandler({
-      tables: tableDeps(clients, {
-        catalog: config.CATALOG,
-        warehouse: config.WAREHOUSE,
-        namespace: config.NAMESPACE,
-      }),
-      options: maintenanceOptionsOf(config),
-      publish: (update) => publishTableUpdate(clients.sns, config.TOPIC_ARN, update),
-      logger: new Logger({ serviceName: config.POWERTOOLS_SERVICE_NAME }),
-      metrics: new Metrics({
-        namespace: config.POWERTOOLS_METRICS_NAMESPACE,
-        serviceName: config.POWERTOOLS_SERVICE_NAME,
-      }),
-    });
+    cached = makeMaintenanceHandler({ ...tableFunctionDeps(config), options: maintenanceOptionsOf(config) });
   }
   return cached(event);
 };
