@@ -13,6 +13,7 @@ import { countObjects } from "../aws/lake-mirror.ts";
 import type { PipelineView } from "../aws/pipeline-view.ts";
 import { readStackOutputs } from "../aws/stack-outputs.ts";
 import { lakeRecordsInTables } from "../core/iceberg/table-ops.ts";
+import { LAKE_PREFIX, QUARANTINE_PREFIX } from "../core/layout.ts";
 import { resourceSpec } from "../core/spec.ts";
 import { PipelineMonitor, type PipelineSnapshot } from "../dashboard/monitor.ts";
 import { dashboard } from "../dashboard/plugin.ts";
@@ -168,7 +169,7 @@ export async function up(options: UpOptions): Promise<UpSummary> {
   try {
     running = await startPipeline(options, out);
     const { pipeline, countsObjects } = running;
-    const objectsBefore = countsObjects ? await countObjects(pipeline.clients.s3, pipeline.bucket) : 0;
+    const objectsBefore = countsObjects ? await announcedKindsCount(pipeline) : 0;
 
     const server = await createWebServer({
       shipper: {
@@ -236,7 +237,7 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     for (const { key, reason } of inTables?.missing.slice(0, 5) ?? []) out(`[tables] ${key}: ${reason}`);
     // Listing a deployed lake could be large and slow: on AWS the manifests are the count.
     const objectsWritten = countsObjects
-      ? (await countObjects(pipeline.clients.s3, pipeline.bucket)) - objectsBefore
+      ? (await announcedKindsCount(pipeline)) - objectsBefore
       : counts.objects;
     const summary: UpSummary = {
       produced: shipper.stats.sent,
@@ -265,6 +266,19 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     await running?.pipeline.stop();
     await running?.emulators?.stop();
   }
+}
+
+/**
+ * Objects of the kinds the processor announces (lake and quarantine): the tables' metadata and
+ * compacted files under `tables/` are not announced one by one.
+ */
+async function announcedKindsCount(pipeline: PipelineView): Promise<number> {
+  const counts = await Promise.all(
+    [LAKE_PREFIX, QUARANTINE_PREFIX].map((prefix) =>
+      countObjects(pipeline.clients.s3, pipeline.bucket, prefix),
+    ),
+  );
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 /** Which of the summary's checks failed, in words (`balanced` is true when none does). */

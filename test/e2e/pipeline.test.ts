@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { send } from "../../src/cli/send.ts";
 import { DATASET_OF, type Envelope, validateRecord } from "../../src/core/events.ts";
-import { hourPartitionOf, parseObjectKey } from "../../src/core/layout.ts";
+import { hourPartitionOf, parseObjectKey, TABLES_PREFIX } from "../../src/core/layout.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
 import { LocalPipeline } from "../../src/local/pipeline.ts";
 import type { Endpoints } from "../../src/local/state.ts";
@@ -54,7 +54,8 @@ const BACKENDS: Backend[] = [
   { name: "moto", start: motoBackend, persistent: false, timeoutMs: 90_000 },
 ];
 
-const spec = resourceSpec({ stage: "e2e" });
+// A commit interval of 1 s: each drain waits for the last commit.
+const spec = resourceSpec({ stage: "e2e", commitIntervalSeconds: 1 });
 const NOW = Date.now();
 const HOUR_MS = 3_600_000;
 
@@ -87,7 +88,8 @@ interface LakeContents {
 async function readLake(pipeline: LocalPipeline): Promise<LakeContents> {
   const { s3 } = pipeline.clients;
   const bucket = pipeline.resources.bucket;
-  const keys = await listKeys(s3, bucket);
+  // The processor's objects; the tables' metadata and compacted files are under tables/.
+  const keys = (await listKeys(s3, bucket)).filter((key) => !key.startsWith(TABLES_PREFIX));
   const contents: LakeContents = { keys, records: [], quarantined: [] };
   const lake: Array<{ key: string; bytes: Uint8Array }> = [];
   for (const key of keys) {
