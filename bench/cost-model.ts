@@ -10,8 +10,8 @@
  * price and assumption is stated here and printed with the results (bench/README.md).
  *
  * The model is a list of cost components (`COMPONENTS`), each turning the flows into priced
- * lines: a later component (Iceberg commits per table and interval, compaction of closed hours)
- * is one more function in that list, reading `flows` and `deployment`.
+ * lines; `tableCosts` prices the Iceberg commits per table and interval and the compaction of
+ * closed hours.
  */
 import { readFileSync } from "node:fs";
 import { FX_PAIRS, STOCK_SYMBOLS } from "../src/core/instruments.ts";
@@ -28,6 +28,8 @@ export const PRICES = {
   lambdaArmGBSecond: 0.0000133334,
   sqsRequestPerMillion: 0.4, // every 64 KiB of a payload is one request
   s3PutPer1000: 0.005,
+  s3GetPer1000: 0.0004,
+  glueRequestPerMillion: 1, // Data Catalog requests above the free million a month
   s3StandardGBMonth: 0.023,
   snsPublishPerMillion: 0.5, // every 64 KiB is one publish; deliveries to SQS are free
   albHour: 0.0225,
@@ -79,11 +81,14 @@ export const DEPLOYED: Deployment = {
   taskVcpu: 0.5,
   taskMemoryGB: 1,
   loadBalancerZones: 2,
-  alarmMetrics: 10,
+  // 10 for ingest and processing; the committer's 3 counts and DLQ, maintenance's 2 counts,
+  // errors and throttles of both (infra/monitoring.ts).
+  alarmMetrics: 20,
   dashboards: 1,
   kmsKeys: 1,
-  // Processor: 6 metrics, bridge: 2 (src/core/metrics.ts); ShipperBuffered, ShipperRefused.
-  customMetrics: 10,
+  // Processor: 6 metrics, bridge: 2, committer: 9, maintenance: 8 (src/core/metrics.ts);
+  // ShipperBuffered, ShipperRefused.
+  customMetrics: 27,
   // Cluster, service and task-family dimensions of ECS/ContainerInsights (an estimate).
   containerInsightsMetrics: 30,
 };
@@ -122,6 +127,20 @@ export const ASSUMPTIONS = {
   /** Firehose's buffer: an object per 128 MiB or per 15 minutes per dataset, whichever first. */
   firehoseBufferBytes: 128 * 1024 ** 2,
   firehoseBufferSeconds: 900,
+  /**
+   * The committer, per table commit: it reads the metadata file, the manifest list and about
+   * two manifests, writes a manifest, a manifest list and a metadata file, asks Glue twice
+   * (GetTable, UpdateTable) and publishes one notification; about 300 ms of a 1,024 MB function
+   * per invocation (an estimate: bench/README.md, phase B3 measures it).
+   */
+  commitS3Gets: 4,
+  commitS3Puts: 3,
+  commitGlueRequests: 2,
+  committerMsPerInvocation: 300,
+  /** Datasets with traffic: the commits per interval (news is as frequent as the quotes are not). */
+  tablesCommitted: 4,
+  /** Compaction's throughput, records a second (bench/results/compaction.json: 7,150 on one core). */
+  compactionRecordsPerSecond: 7_150,
   /** Pipes sends at most 10 events per SQS batch; the processor reads up to 1,000 per invocation. */
   pipesEventsPerInvocation: 1_000,
 } as const;
@@ -291,7 +310,7 @@ export function flowsAt(eventsPerSecond: number, deployment: Deployment, calibra
   };
 }
 
-export type CostGroup = "fixed" | "stream" | "functions" | "queue" | "per object" | "storage";
+export type CostGroup = "fixed" | "stream" | "functions" | "queue" | "per object" | "storage" | "tables";
 
 export interface CostLine {
   group: CostGroup;
@@ -473,6 +492,84 @@ export const storageCosts: CostComponent = ({ flows: f }) => [
   ),
 ];
 
+/**
+ * The table layer: the committer (one snapshot per table per commit interval, its queue's
+ * requests per announcement) and maintenance (each closed hour read once and written once by
+ * compaction, on the schedule; expiry's deletes are free).
+ */
+export const tableCosts: CostComponent = ({ deployment: d, flows: f }) => {
+  const { committer, maintenance } = d.spec;
+  const a = ASSUMPTIONS;
+  // An invocation per commit interval while announcements come, more when a batch fills.
+  const invocations =
+    f.objects > 0 ? Math.max(1 / committer.maxBatchingWindowSeconds, f.objects / committer.batchSize) : 0;
+  const commits = invocations * Math.min(a.tablesCommitted, Math.max(1, f.objects));
+  const maintenanceRuns = 1 / (maintenance.intervalMinutes * 60);
+  const compactionSeconds = f.eventsPerSecond / a.compactionRecordsPerSecond;
+  return [
+    line(
+      "tables",
+      `committer Lambda requests (one per ${committer.maxBatchingWindowSeconds} s commit interval, or per ${committer.batchSize} files)`,
+      monthly(invocations),
+      PRICES.lambdaRequestPerMillion * PER_MILLION,
+    ),
+    line(
+      "tables",
+      "committer Lambda GB-seconds, arm64 (1,024 MB)",
+      (monthly(invocations) * a.committerMsPerInvocation) / 1000,
+      PRICES.lambdaArmGBSecond,
+    ),
+    line(
+      "tables",
+      "SQS requests of the committer queue (delivery per announcement; receive and delete per 10)",
+      monthly(f.objects + (2 * f.objects) / 10),
+      PRICES.sqsRequestPerMillion * PER_MILLION,
+    ),
+    line(
+      "tables",
+      "S3 PUTs of commits (manifest, manifest list, metadata file per table commit)",
+      monthly(commits * a.commitS3Puts),
+      PRICES.s3PutPer1000 / 1000,
+    ),
+    line(
+      "tables",
+      "S3 GETs of commits (metadata, manifest list, manifests)",
+      monthly(commits * a.commitS3Gets),
+      PRICES.s3GetPer1000 / 1000,
+    ),
+    line(
+      "tables",
+      "Glue Data Catalog requests (GetTable, UpdateTable per commit; first million free)",
+      Math.max(0, monthly(commits * a.commitGlueRequests) - 1e6),
+      PRICES.glueRequestPerMillion * PER_MILLION,
+    ),
+    line(
+      "tables",
+      "SNS publishes of table updated notifications (one per commit)",
+      monthly(commits),
+      PRICES.snsPublishPerMillion * PER_MILLION,
+    ),
+    line(
+      "tables",
+      `maintenance Lambda requests (every ${maintenance.intervalMinutes} min)`,
+      monthly(maintenanceRuns),
+      PRICES.lambdaRequestPerMillion * PER_MILLION,
+    ),
+    line(
+      "tables",
+      `maintenance Lambda GB-seconds (${maintenance.memoryMb} MB): compaction of every record once`,
+      monthly(compactionSeconds) * (maintenance.memoryMb / 1024),
+      PRICES.lambdaArmGBSecond,
+    ),
+    line(
+      "tables",
+      "S3 GETs of compaction (each lake object read once)",
+      monthly(f.objects),
+      PRICES.s3GetPer1000 / 1000,
+    ),
+  ];
+};
+
 /** The bill, part by part. A new part of the pipeline adds its component here. */
 export const COMPONENTS: readonly CostComponent[] = [
   fixedCosts,
@@ -481,6 +578,7 @@ export const COMPONENTS: readonly CostComponent[] = [
   queueCosts,
   perObjectCosts,
   storageCosts,
+  tableCosts,
 ];
 
 export interface MonthlyCost {

@@ -1,5 +1,7 @@
 /**
- * Glue tables for the lake, one per dataset, with columns derived from the zod schemas
+ * Glue tables over the raw lake objects, one per dataset (`<dataset>_raw`: every object the
+ * processor wrote, committed or not; the Iceberg tables named after the datasets are
+ * infra/tables.ts's), with columns derived from the zod schemas
  * (through `columnsOf`) and partition projection on `dt` and `hour`, so Athena needs no
  * crawler and no MSCK REPAIR.
  * @see https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html
@@ -11,6 +13,9 @@ import { Construct } from "constructs";
 import { columnsOf, sqlTypeOf } from "../src/core/columns.ts";
 import { DATASETS } from "../src/core/events.ts";
 import { LAKE_PREFIX } from "../src/core/layout.ts";
+
+/** The Glue table over a dataset's raw objects: the dataset's name is its Iceberg table's. */
+export const rawTableName = (dataset: string): string => `${dataset}_raw`;
 
 export interface LakeCatalogProps {
   databaseName: string;
@@ -36,7 +41,7 @@ export class LakeCatalog extends Construct {
         catalogId,
         databaseName: props.databaseName,
         tableInput: {
-          name: dataset,
+          name: rawTableName(dataset),
           tableType: "EXTERNAL_TABLE",
           parameters: {
             classification: "parquet",

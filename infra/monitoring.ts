@@ -12,17 +12,24 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { functionServiceName, PROCESSOR_METRICS } from "../src/core/metrics.ts";
+import {
+  COMMITTER_METRICS,
+  functionServiceName,
+  MAINTENANCE_METRICS,
+  PROCESSOR_METRICS,
+} from "../src/core/metrics.ts";
 import type { ShipperReportField } from "../src/core/shipping.ts";
 import type { ResourceSpec } from "../src/core/spec.ts";
 import type { Ingest } from "./ingest.ts";
 import type { Processing } from "./processing.ts";
+import type { Tables } from "./tables.ts";
 import type { WebServer } from "./web-server.ts";
 
 export interface MonitoringProps {
   readonly spec: ResourceSpec;
   readonly ingest: Ingest;
   readonly processing: Processing;
+  readonly tables: Tables;
   readonly webServer: WebServer;
   /** The customer-managed key that encrypts the alarm topic; CloudWatch is granted its use. */
   readonly topicKey: kms.IKey;
@@ -78,14 +85,25 @@ export class Monitoring extends Construct {
         alarmDescription,
       });
 
-    const processorMetric = (metricName: string) =>
+    const functionMetric = (fn: "processor" | "committer" | "maintenance", metricName: string) =>
       new cloudwatch.Metric({
         namespace: spec.prefix,
         metricName,
-        dimensionsMap: { service: functionServiceName(spec.prefix, "processor") },
+        dimensionsMap: { service: functionServiceName(spec.prefix, fn) },
         statistic: "Sum",
-        period: Duration.minutes(1),
+        period: Duration.minutes(fn === "maintenance" ? spec.maintenance.intervalMinutes : 1),
       });
+    /** Alarms when a function's own count of failures is above 0. */
+    const failuresCounted = (alarmId: string, metric: cloudwatch.Metric, alarmDescription: string) =>
+      new cloudwatch.Alarm(this, alarmId, {
+        metric,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription,
+      });
+    const { committer, maintenance, committerDlq } = props.tables;
 
     this.alarms = [
       new cloudwatch.Alarm(this, "BridgeIteratorAge", {
@@ -107,19 +125,49 @@ export class Monitoring extends Construct {
       // The processor reports failed messages as partial batch failures, so Lambda's Errors stay
       // 0 and the DLQ only fills after 5 receives × the visibility timeout: its own count says
       // it within a minute.
-      new cloudwatch.Alarm(this, "ProcessorMessagesFailed", {
-        metric: processorMetric(PROCESSOR_METRICS.messagesFailed),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription:
-          "The processor failed packed messages (infrastructure errors); they return after the visibility timeout, and reach the DLQ after 5 receives.",
-      }),
+      failuresCounted(
+        "ProcessorMessagesFailed",
+        functionMetric("processor", PROCESSOR_METRICS.messagesFailed),
+        "The processor failed packed messages (infrastructure errors); they return after the visibility timeout, and reach the DLQ after 5 receives.",
+      ),
+      // The committer reports a table whose commit failed as partial batch failures, like the
+      // processor: its own count says it within a minute.
+      failuresCounted(
+        "CommitterCommitsFailed",
+        functionMetric("committer", COMMITTER_METRICS.commitsFailed),
+        "A table's commit failed; its announcements return after the visibility timeout and reach the committer DLQ after 5 receives.",
+      ),
+      failuresCounted(
+        "CommitterAnnouncementsRefused",
+        functionMetric("committer", COMMITTER_METRICS.announcementsRefused),
+        "The committer received announcements it can never commit (see its log): their files are in no table.",
+      ),
+      failuresCounted(
+        "CommitterNotificationsFailed",
+        functionMetric("committer", COMMITTER_METRICS.notificationsFailed),
+        "A snapshot was committed but its table updated notification was not published: subscribers see a sequence gap.",
+      ),
+      queueNotEmpty(
+        "CommitterDlqNotEmpty",
+        committerDlq,
+        "Announcements reached the committer DLQ: their files are in no table; see docs/operations.md, Tables.",
+      ),
+      failuresCounted(
+        "MaintenanceFailed",
+        functionMetric("maintenance", MAINTENANCE_METRICS.runsFailed),
+        "Table maintenance failed for a table; the next scheduled run tries again.",
+      ),
+      failuresCounted(
+        "MaintenanceHoursTooLarge",
+        functionMetric("maintenance", MAINTENANCE_METRICS.hoursTooLarge),
+        "A closed hour holds more records than the maintenance function's memory can compact; it stays uncompacted.",
+      ),
       ...(
         [
           ["Bridge", bridge],
           ["Processor", processor],
+          ["Committer", committer],
+          ["Maintenance", maintenance],
         ] as const
       ).flatMap(([name, fn]) => [
         new cloudwatch.Alarm(this, `${name}Errors`, {
@@ -194,7 +242,22 @@ export class Monitoring extends Construct {
           PROCESSOR_METRICS.recordsStored,
           PROCESSOR_METRICS.recordsQuarantined,
           PROCESSOR_METRICS.objectsWritten,
-        ].map(processorMetric),
+        ].map((name) => functionMetric("processor", name)),
+      }),
+      new cloudwatch.GraphWidget({
+        title: "Tables",
+        left: [COMMITTER_METRICS.recordsCommitted, COMMITTER_METRICS.filesAlreadyCommitted].map((name) =>
+          functionMetric("committer", name),
+        ),
+        right: [
+          new cloudwatch.Metric({
+            namespace: spec.prefix,
+            metricName: COMMITTER_METRICS.announcementAge,
+            dimensionsMap: { service: functionServiceName(spec.prefix, "committer") },
+            statistic: "Maximum",
+            period: Duration.minutes(1),
+          }),
+        ],
       }),
       new cloudwatch.AlarmStatusWidget({ title: "Alarms", alarms: this.alarms }),
     );

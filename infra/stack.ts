@@ -11,6 +11,7 @@ import { Ingest } from "./ingest.ts";
 import { Lake } from "./lake.ts";
 import { Monitoring } from "./monitoring.ts";
 import { Processing } from "./processing.ts";
+import { Tables } from "./tables.ts";
 import { WebServer } from "./web-server.ts";
 
 export interface TicklakeStackProps extends StackProps {
@@ -31,6 +32,7 @@ export class TicklakeStack extends Stack {
   readonly ingest: Ingest;
   readonly lake: Lake;
   readonly processing: Processing;
+  readonly tables: Tables;
   readonly webServer: WebServer;
   readonly monitoring: Monitoring;
 
@@ -59,6 +61,13 @@ export class TicklakeStack extends Stack {
       topicKey,
       ...(props.notifyUrl ? { notifyUrl: props.notifyUrl } : {}),
     });
+    this.tables = new Tables(this, "Tables", {
+      spec,
+      bucket: this.lake.bucket,
+      topic: this.processing.topic,
+      databaseName: this.lake.databaseName,
+      database: this.lake.catalog.database,
+    });
     this.webServer = new WebServer(this, "WebServer", {
       stream: this.ingest.stream,
       accessLogs: this.lake.accessLogs,
@@ -69,6 +78,7 @@ export class TicklakeStack extends Stack {
       spec,
       ingest: this.ingest,
       processing: this.processing,
+      tables: this.tables,
       webServer: this.webServer,
       topicKey,
       ...(props.alertEmail ? { alertEmail: props.alertEmail } : {}),
@@ -82,6 +92,8 @@ export class TicklakeStack extends Stack {
       BucketName: this.lake.bucket.bucketName,
       TopicArn: this.processing.topic.topicArn,
       NotificationQueueUrl: this.processing.notifications.queueUrl,
+      CommitterQueueUrl: this.tables.committerQueue.queueUrl,
+      CommitterDlqUrl: this.tables.committerDlq.queueUrl,
       ApiUrl: this.webServer.url,
       AthenaWorkGroup: this.lake.workGroup.name,
       GlueDatabase: this.lake.databaseName,

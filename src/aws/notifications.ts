@@ -1,9 +1,12 @@
 /**
  * Reads "data available" manifests from a queue subscribed to the topic (raw delivery), the
- * way any subscriber would, deduplicating on the object key as the contract asks.
+ * way any subscriber would, deduplicating on the object key as the contract asks; and the
+ * "table updated" notifications of the committer and compaction (`kind` = `table`),
+ * deduplicated on the snapshot.
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
+import { TableUpdated } from "../core/iceberg/commit.ts";
 import { ObjectManifest } from "../core/planning.ts";
 
 export interface NotificationTally {
@@ -15,8 +18,16 @@ export interface NotificationTally {
   quarantineObjects: number;
   storedRecords: number;
   quarantinedRecords: number;
-  /** Messages that were not manifests. */
+  /** Messages that were neither manifests nor table updates. */
   unreadable: number;
+  /** Append snapshots announced ("table updated", operation append), distinct. */
+  commits: number;
+  /** Records those snapshots added. */
+  committedRecords: number;
+  /** Replace snapshots (compactions) announced, distinct. */
+  compactions: number;
+  /** Per table: append snapshots and the records they added. */
+  tables: Record<string, { commits: number; records: number }>;
 }
 
 /** A manifest and when this tap received it: the end of its records' journey. */
@@ -44,7 +55,16 @@ export class NotificationTap {
     storedRecords: 0,
     quarantinedRecords: 0,
     unreadable: 0,
+    commits: 0,
+    committedRecords: 0,
+    compactions: 0,
+    tables: {},
   };
+  /** Each data file an append snapshot added, with when its "table updated" notification arrived. */
+  readonly committed = new Map<string, number>();
+  /** Parts of table updates received, `table/snapshotId/part`, to count each once. */
+  readonly #tableParts = new Set<string>();
+  readonly #snapshots = new Set<string>();
   #running = false;
   #loop: Promise<void> | undefined;
 
@@ -90,13 +110,25 @@ export class NotificationTap {
 
   #record(body: string): void {
     this.tally.messages++;
-    let manifest: ObjectManifest;
+    let json: unknown;
     try {
-      manifest = ObjectManifest.parse(JSON.parse(body));
+      json = JSON.parse(body);
     } catch {
       this.tally.unreadable++;
       return;
     }
+    if ((json as { kind?: unknown })?.kind === "table") {
+      const update = TableUpdated.safeParse(json);
+      if (update.success) this.#recordTableUpdate(update.data);
+      else this.tally.unreadable++;
+      return;
+    }
+    const parsed = ObjectManifest.safeParse(json);
+    if (!parsed.success) {
+      this.tally.unreadable++;
+      return;
+    }
+    const manifest = parsed.data;
     if (this.received.has(manifest.key)) return;
     const entry = { manifest, receivedAtMs: Date.now() };
     this.received.set(manifest.key, entry);
@@ -111,6 +143,30 @@ export class NotificationTap {
       this.tally.quarantinedRecords += manifest.records;
     }
     this.#onManifest?.(manifest);
+  }
+
+  #recordTableUpdate(update: TableUpdated): void {
+    const snapshot = `${update.table}/${update.snapshotId}`;
+    const part = `${snapshot}/${update.part?.index ?? 1}`;
+    if (this.#tableParts.has(part)) return;
+    this.#tableParts.add(part);
+    const receivedAtMs = Date.now();
+    if (update.operation === "append") {
+      for (const file of update.files)
+        if (!this.committed.has(file.path)) this.committed.set(file.path, receivedAtMs);
+    }
+    if (this.#snapshots.has(snapshot)) return;
+    this.#snapshots.add(snapshot);
+    if (update.operation === "replace") {
+      this.tally.compactions++;
+      return;
+    }
+    const table = this.tally.tables[update.table] ?? { commits: 0, records: 0 };
+    this.tally.tables[update.table] = table;
+    table.commits++;
+    table.records += update.records;
+    this.tally.commits++;
+    this.tally.committedRecords += update.records;
   }
 
   async #poll(): Promise<void> {

@@ -6,6 +6,7 @@
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { AwsClients, ClientOptions } from "./clients.ts";
 import type { NotificationTally, NotificationTap } from "./notifications.ts";
+import type { TableLayer } from "./tables.ts";
 
 export interface PipelineCounts {
   /** Records through the bridge; unknown when the bridge runs in Lambda. */
@@ -17,6 +18,14 @@ export interface PipelineCounts {
   objects: number;
   notifications: number;
   dlq: number;
+  /** Append snapshots announced, and the records they added, in all and per table. */
+  commits: number;
+  committed: number;
+  tables: Record<string, { commits: number; records: number }>;
+  /** Announcements waiting for the committer (visible + in flight); undefined when not watched. */
+  committerQueued: number | undefined;
+  /** Messages in the committer's DLQ; undefined when not watched. */
+  committerDlq: number | undefined;
 }
 
 /** What `ticklake up` needs of a pipeline, local or deployed. */
@@ -28,6 +37,8 @@ export interface PipelineView {
   readonly bucket: string;
   /** The manifests the pipeline's own subscriber queue has received. */
   readonly notifications: NotificationTap;
+  /** The Iceberg tables, where this view can read them. */
+  readonly tables?: TableLayer;
   counts(): Promise<PipelineCounts>;
   /** Waits until `produced` records are accounted for and the queue is empty. */
   drain(timeoutMs: number, produced: number): Promise<boolean>;
@@ -53,11 +64,20 @@ export async function queueDepth(
 /** The counts both pipeline views report: queue and DLQ depths, and the manifests' tally. */
 export async function pipelineCounts(
   clients: AwsClients,
-  urls: { queue: string; dlq: string },
+  urls: { queue: string; dlq: string; committerQueue?: string; committerDlq?: string },
   tally: NotificationTally,
   bridged: number | undefined,
 ): Promise<PipelineCounts> {
-  const [queue, dlq] = await Promise.all([queueDepth(clients, urls.queue), queueDepth(clients, urls.dlq)]);
+  const depth = (url: string | undefined) =>
+    url === undefined
+      ? undefined
+      : queueDepth(clients, url).then(({ visible, inFlight }) => visible + inFlight);
+  const [queue, dlq, committerQueued, committerDlq] = await Promise.all([
+    queueDepth(clients, urls.queue),
+    queueDepth(clients, urls.dlq),
+    depth(urls.committerQueue),
+    depth(urls.committerDlq),
+  ]);
   return {
     bridged,
     queued: queue.visible,
@@ -67,5 +87,10 @@ export async function pipelineCounts(
     objects: tally.objects,
     notifications: tally.messages,
     dlq: dlq.visible + dlq.inFlight,
+    commits: tally.commits,
+    committed: tally.committedRecords,
+    tables: structuredClone(tally.tables),
+    committerQueued,
+    committerDlq,
   };
 }

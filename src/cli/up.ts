@@ -12,6 +12,8 @@ import { DeployedPipeline } from "../aws/deployed-pipeline.ts";
 import { countObjects } from "../aws/lake-mirror.ts";
 import type { PipelineView } from "../aws/pipeline-view.ts";
 import { readStackOutputs } from "../aws/stack-outputs.ts";
+import { lakeRecordsInTables } from "../core/iceberg/table-ops.ts";
+import { LAKE_PREFIX, QUARANTINE_PREFIX } from "../core/layout.ts";
 import { resourceSpec } from "../core/spec.ts";
 import { PipelineMonitor, type PipelineSnapshot } from "../dashboard/monitor.ts";
 import { dashboard } from "../dashboard/plugin.ts";
@@ -20,6 +22,7 @@ import { LocalPipeline } from "../local/pipeline.ts";
 import { ENDPOINTS_FILE, type Endpoints, UP_FILE, writeJsonAtomic } from "../local/state.ts";
 import { TrafficGenerator } from "../webserver/traffic.ts";
 import { createWebServer } from "../webserver/web-server.ts";
+import { dlqHolds, REDRIVE_ADVICE } from "./dlq.ts";
 import type { Target } from "./options.ts";
 import { querySource, runQuery } from "./query.ts";
 import { QUERY_EXAMPLES } from "./query-examples.ts";
@@ -62,6 +65,17 @@ export interface UpSummary {
   objectsWritten: number;
   notifiedObjects: number;
   dlq: number;
+  /** Records the committer's snapshots added in this run, and the snapshots, per table. */
+  tables: Record<string, { commits: number; records: number }>;
+  committed: number;
+  commits: number;
+  /**
+   * Of the records stored in this run's lake objects, those in a table (live, or compacted),
+   * read through the table layer; null where the tables are not readable (`--target aws`).
+   */
+  inTables: number | null;
+  /** Announcements the committer gave up on; null where not watched. */
+  committerDlq: number | null;
   drained: boolean;
   balanced: boolean;
 }
@@ -76,6 +90,7 @@ function statusLine(elapsedS: number, { stages, latency }: PipelineSnapshot): st
     `stored ${stages.stored}`,
     `quarantined ${stages.quarantined}`,
     `notified ${stages.notified}`,
+    `committed ${stages.committed} in ${stages.commits} commits`,
     `DLQ ${stages.dlq}`,
     `p99 ${latency.p99Ms === null ? "-" : `${latency.p99Ms} ms`}`,
   ].join(" | ");
@@ -154,7 +169,7 @@ export async function up(options: UpOptions): Promise<UpSummary> {
   try {
     running = await startPipeline(options, out);
     const { pipeline, countsObjects } = running;
-    const objectsBefore = countsObjects ? await countObjects(pipeline.clients.s3, pipeline.bucket) : 0;
+    const objectsBefore = countsObjects ? await announcedKindsCount(pipeline) : 0;
 
     const server = await createWebServer({
       shipper: {
@@ -217,9 +232,17 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     const drained = await pipeline.drain(options.drainTimeoutSeconds * 1000, shipper.stats.sent);
     monitor.stop();
     const counts = await pipeline.counts();
+    const inTables = pipeline.tables
+      ? await lakeRecordsInTables(
+          pipeline.tables,
+          pipeline.tables.namespace,
+          [...pipeline.notifications.received.values()].map((entry) => entry.manifest),
+        )
+      : undefined;
+    for (const { key, reason } of inTables?.missing.slice(0, 5) ?? []) out(`[tables] ${key}: ${reason}`);
     // Listing a deployed lake could be large and slow: on AWS the manifests are the count.
     const objectsWritten = countsObjects
-      ? (await countObjects(pipeline.clients.s3, pipeline.bucket)) - objectsBefore
+      ? (await announcedKindsCount(pipeline)) - objectsBefore
       : counts.objects;
     const summary: UpSummary = {
       produced: shipper.stats.sent,
@@ -231,16 +254,15 @@ export async function up(options: UpOptions): Promise<UpSummary> {
       objectsWritten,
       notifiedObjects: counts.objects,
       dlq: counts.dlq,
+      tables: counts.tables,
+      committed: counts.committed,
+      commits: counts.commits,
+      inTables: inTables?.records ?? null,
+      committerDlq: counts.committerDlq ?? null,
       drained,
       balanced: false,
     };
-    summary.balanced =
-      drained &&
-      summary.leftInSpool === 0 &&
-      summary.bridged >= summary.produced &&
-      summary.bridged === summary.stored + summary.quarantined &&
-      summary.objectsWritten === summary.notifiedObjects &&
-      summary.dlq === 0;
+    summary.balanced = failedChecks(summary).length === 0;
     return summary;
   } finally {
     clearTimeout(durationTimer);
@@ -251,9 +273,48 @@ export async function up(options: UpOptions): Promise<UpSummary> {
   }
 }
 
+/**
+ * Objects of the kinds the processor announces (lake and quarantine): the tables' metadata and
+ * compacted files under `tables/` are not announced one by one.
+ */
+async function announcedKindsCount(pipeline: PipelineView): Promise<number> {
+  const counts = await Promise.all(
+    [LAKE_PREFIX, QUARANTINE_PREFIX].map((prefix) =>
+      countObjects(pipeline.clients.s3, pipeline.bucket, prefix),
+    ),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Which of the summary's checks failed, in words (`balanced` is true when none does). */
+export function failedChecks(summary: UpSummary): string[] {
+  const failed: string[] = [];
+  if (!summary.drained) failed.push("the pipeline did not drain in time (raise --drain-timeout)");
+  if (summary.bridged !== summary.stored + summary.quarantined || summary.bridged < summary.produced) {
+    failed.push("records bridged ≠ stored + quarantined");
+  }
+  if (summary.objectsWritten !== summary.notifiedObjects) failed.push("objects written ≠ objects notified");
+  if (summary.inTables !== null && summary.inTables !== summary.stored) {
+    failed.push(`${summary.stored - summary.inTables} stored records are in no table`);
+  }
+  if (summary.leftInSpool > 0) failed.push(`${summary.leftInSpool} records left in the spool`);
+  if (summary.dlq > 0) failed.push(`${dlqHolds(summary.dlq)}: ${REDRIVE_ADVICE}`);
+  if ((summary.committerDlq ?? 0) > 0) {
+    failed.push(
+      `the committer's DLQ holds ${summary.committerDlq} announcements: see docs/operations.md, "Tables"`,
+    );
+  }
+  return failed;
+}
+
 export function formatSummary(summary: UpSummary): string {
   const check = (ok: boolean) => (ok ? "ok" : "MISMATCH");
   const others = summary.bridged - summary.produced;
+  const tables = Object.entries(summary.tables)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(
+      ([table, { commits, records }]) => `    ${table.padEnd(34)}${records} records in ${commits} commits`,
+    );
   return [
     "summary",
     `  produced (web server → Kinesis)     ${summary.produced}`,
@@ -263,7 +324,17 @@ export function formatSummary(summary: UpSummary): string {
     `  produced + other = stored + quarantined  ${check(others >= 0 && summary.bridged === summary.stored + summary.quarantined)}`,
     `  objects written                     ${summary.objectsWritten}`,
     `  objects notified                    ${summary.notifiedObjects}  ${check(summary.objectsWritten === summary.notifiedObjects)}`,
+    `  committed to tables                 ${summary.committed} records in ${summary.commits} commits`,
+    ...tables,
+    summary.inTables === null
+      ? "  stored records in a table           not checked (the tables are not read on this target)"
+      : `  stored records in a table           ${summary.inTables}  ${check(summary.inTables === summary.stored)}`,
     `  DLQ                                 ${summary.dlq}  ${check(summary.dlq === 0)}`,
+    ...(summary.committerDlq === null
+      ? []
+      : [
+          `  committer DLQ                       ${summary.committerDlq}  ${check(summary.committerDlq === 0)}`,
+        ]),
     `  records refused by a full shipper   ${summary.refused}`,
     `  left in the spool for the next run  ${summary.leftInSpool}`,
     `  drained                             ${summary.drained ? "yes" : "NO (timed out)"}`,

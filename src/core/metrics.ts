@@ -21,7 +21,42 @@ export const PROCESSOR_METRICS = {
   messagesFailed: "MessagesFailed",
 } as const;
 
-export type PipelineFunctionName = "bridge" | "processor";
+/** What the committer emits per invocation and per table (DESIGN §9). */
+export const COMMITTER_METRICS = {
+  /** Snapshots committed. */
+  commits: "Commits",
+  /** Data files and records the snapshots added. */
+  filesCommitted: "FilesCommitted",
+  recordsCommitted: "RecordsCommitted",
+  /** Announced files the table held already: redeliveries, replays, a race lost. */
+  filesAlreadyCommitted: "FilesAlreadyCommitted",
+  /** Commits planned again because another commit won the race. */
+  commitRetries: "CommitRetries",
+  /** A table's commit failed (infrastructure); its announcements come back. */
+  commitsFailed: "CommitsFailed",
+  /** Announcements the committer cannot take (no Iceberg statistics, not a lake object, not JSON). */
+  announcementsRefused: "AnnouncementsRefused",
+  /** A snapshot was committed but its "table updated" notification could not be published. */
+  notificationsFailed: "NotificationsFailed",
+  /** The oldest announcement's age when its snapshot was committed: freshness of the tables. */
+  announcementAge: "AnnouncementAge",
+} as const;
+
+/** What the maintenance function emits per table and run. */
+export const MAINTENANCE_METRICS = {
+  hoursCompacted: "HoursCompacted",
+  filesReplaced: "FilesReplaced",
+  duplicatesRemoved: "DuplicatesRemoved",
+  /** Closed hours left uncompacted because they hold more records than the function's memory allows. */
+  hoursTooLarge: "HoursTooLarge",
+  snapshotsExpired: "SnapshotsExpired",
+  dataFilesDeleted: "DataFilesDeleted",
+  orphansRemoved: "OrphansRemoved",
+  /** A table's maintenance failed; the next run tries again. */
+  runsFailed: "MaintenanceFailed",
+} as const;
+
+export type PipelineFunctionName = "bridge" | "processor" | "committer" | "maintenance" | "table-setup";
 
 /**
  * A function's service name: Powertools' `service` dimension on each of its metrics. It carries

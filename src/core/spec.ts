@@ -3,6 +3,7 @@
  * CDK stack both read it, so the local pipeline and the deployed one cannot drift apart.
  */
 import { ConfigError } from "./errors.ts";
+import { TABLES_PREFIX } from "./layout.ts";
 
 export interface ResourceSpec {
   /** Prefix of every resource name, e.g. `ticklake-dev`. */
@@ -29,6 +30,7 @@ export interface ResourceSpec {
     readonly retentionSeconds: number;
     readonly maxReceiveCount: number;
     readonly dlqName: string;
+    readonly dlqRetentionSeconds: number;
   };
   readonly processor: {
     readonly timeoutSeconds: number;
@@ -44,6 +46,54 @@ export interface ResourceSpec {
   readonly notificationQueue: { readonly name: string };
   /** A second subscribed queue that only the local pipeline's own counters read. */
   readonly monitorQueue: { readonly name: string };
+  /**
+   * The committer's queue: subscribed to the topic with a filter on `kind` = `lake` and raw
+   * delivery, a standard queue (an SNS standard topic cannot deliver to a FIFO queue).
+   */
+  readonly committerQueue: {
+    readonly name: string;
+    /** At least 6× the committer's timeout. */
+    readonly visibilityTimeoutSeconds: number;
+    readonly retentionSeconds: number;
+    readonly maxReceiveCount: number;
+    readonly dlqName: string;
+    readonly dlqRetentionSeconds: number;
+  };
+  /** The committer function (DESIGN §9): announced files → one snapshot per table per interval. */
+  readonly committer: {
+    readonly timeoutSeconds: number;
+    /**
+     * Announcements per invocation (1-10,000). It bounds the files one commit adds, so that a
+     * commit's "table updated" notification fits one SNS message in the normal case.
+     */
+    readonly batchSize: number;
+    /** The commit interval: the event source's batching window, 1-300 s. */
+    readonly maxBatchingWindowSeconds: number;
+    /** SQS event source maximum concurrency (2-1,000): racing commits are safe, but each is work. */
+    readonly maxConcurrency: number;
+  };
+  /** Table maintenance: compaction of closed hours, snapshot expiry, orphan removal. */
+  readonly maintenance: {
+    /** How often it runs, per table. */
+    readonly intervalMinutes: number;
+    readonly timeoutSeconds: number;
+    /** The maintenance function's memory; compaction holds an hour in memory (about 1.1 KB a record). */
+    readonly memoryMb: number;
+    /** Snapshots younger than this stay readable (`--as-of`); expiry removes older ones. */
+    readonly timeTravelHours: number;
+    /**
+     * How long compaction keeps tombstones of the files it replaced: longer than a file can be
+     * announced again (`announcementLifetimeSeconds`), or a redriven announcement would add a
+     * replaced file twice (docs/reliability.md §5).
+     */
+    readonly ledgerRetentionDays: number;
+  };
+  /** The Iceberg tables: `s3://<bucket>/<warehousePrefix><namespace>/<dataset>`. */
+  readonly tables: {
+    /** The Glue database on AWS, the local catalog's namespace here: the prefix with underscores. */
+    readonly namespace: string;
+    readonly warehousePrefix: string;
+  };
 }
 
 /**
@@ -61,6 +111,23 @@ export type SpecTarget = "local" | "aws";
  */
 export const BRIDGE_WINDOW_SECONDS: Readonly<Record<SpecTarget, number>> = { local: 1, aws: 60 };
 
+/**
+ * The commit interval per target: how long the committer gathers announcements before it
+ * commits one snapshot per table. Each commit rewrites the table's metadata file, which lists
+ * every snapshot inside the time-travel window, so the interval and that window decide what a
+ * commit costs (bench/commit.bench.ts, docs/decisions.md).
+ */
+export const COMMIT_INTERVAL_SECONDS: Readonly<Record<SpecTarget, number>> = { local: 5, aws: 60 };
+
+/**
+ * The time-travel window per target, hours. Locally it keeps about as many snapshots at the
+ * local commit interval as AWS keeps in three days at its own, so a commit costs the same.
+ */
+export const TIME_TRAVEL_HOURS: Readonly<Record<SpecTarget, number>> = { local: 6, aws: 72 };
+
+/** How often maintenance runs per table, per target, minutes. */
+export const MAINTENANCE_INTERVAL_MINUTES: Readonly<Record<SpecTarget, number>> = { local: 10, aws: 60 };
+
 export interface SpecOptions {
   /** Deployment stage, part of every name. @default "local" */
   stage?: string;
@@ -73,6 +140,8 @@ export interface SpecOptions {
   processorTimeoutSeconds?: number;
   /** Largest packed SQS message, attributes included. @default 1,048,576 */
   maxMessageBytes?: number;
+  /** The commit interval, 1-300 s. @default COMMIT_INTERVAL_SECONDS[target] */
+  commitIntervalSeconds?: number;
 }
 
 function requireRange(name: string, value: number, min: number, max: number): void {
@@ -90,14 +159,15 @@ export function resourceSpec(options: SpecOptions = {}): ResourceSpec {
     );
   }
   const prefix = `ticklake-${stage}`;
+  const target = options.target ?? "local";
+  const committerTimeoutSeconds = 60;
   const spec: ResourceSpec = {
     prefix,
     stream: { name: `${prefix}-logs`, shardCount: options.shardCount ?? 2, retentionHours: 24 },
     bridge: {
       timeoutSeconds: 60,
       batchSize: 2_000,
-      maxBatchingWindowSeconds:
-        options.bridgeWindowSeconds ?? BRIDGE_WINDOW_SECONDS[options.target ?? "local"],
+      maxBatchingWindowSeconds: options.bridgeWindowSeconds ?? BRIDGE_WINDOW_SECONDS[target],
       maxMessageBytes: options.maxMessageBytes ?? 1_048_576,
     },
     queue: {
@@ -107,6 +177,7 @@ export function resourceSpec(options: SpecOptions = {}): ResourceSpec {
       retentionSeconds: 4 * 24 * 3600,
       maxReceiveCount: 5,
       dlqName: `${prefix}-packed-dlq`,
+      dlqRetentionSeconds: 14 * 24 * 3600,
     },
     processor: {
       timeoutSeconds: options.processorTimeoutSeconds ?? 60,
@@ -118,9 +189,46 @@ export function resourceSpec(options: SpecOptions = {}): ResourceSpec {
     topic: { name: `${prefix}-data-available` },
     notificationQueue: { name: `${prefix}-notifications` },
     monitorQueue: { name: `${prefix}-monitor` },
+    committerQueue: {
+      name: `${prefix}-committer`,
+      visibilityTimeoutSeconds: 6 * committerTimeoutSeconds,
+      retentionSeconds: 4 * 24 * 3600,
+      maxReceiveCount: 5,
+      dlqName: `${prefix}-committer-dlq`,
+      dlqRetentionSeconds: 14 * 24 * 3600,
+    },
+    committer: {
+      timeoutSeconds: committerTimeoutSeconds,
+      batchSize: 500,
+      maxBatchingWindowSeconds: options.commitIntervalSeconds ?? COMMIT_INTERVAL_SECONDS[target],
+      maxConcurrency: 2,
+    },
+    maintenance: {
+      intervalMinutes: MAINTENANCE_INTERVAL_MINUTES[target],
+      timeoutSeconds: 900,
+      memoryMb: 3_008,
+      timeTravelHours: TIME_TRAVEL_HOURS[target],
+      ledgerRetentionDays: 45,
+    },
+    tables: { namespace: prefix.replaceAll("-", "_"), warehousePrefix: TABLES_PREFIX },
   };
   validateSpec(spec);
   return spec;
+}
+
+/**
+ * The longest an announcement of a data file can still arrive, seconds: a record waits in the
+ * stream, its packed message in the queue and then the DLQ (`ticklake redrive`), and the
+ * file's announcement in the committer's queue and then its DLQ.
+ */
+export function announcementLifetimeSeconds(spec: ResourceSpec): number {
+  return (
+    spec.stream.retentionHours * 3600 +
+    spec.queue.retentionSeconds +
+    spec.queue.dlqRetentionSeconds +
+    spec.committerQueue.retentionSeconds +
+    spec.committerQueue.dlqRetentionSeconds
+  );
 }
 
 export function validateSpec(spec: ResourceSpec): void {
@@ -136,6 +244,27 @@ export function validateSpec(spec: ResourceSpec): void {
   if (spec.processor.batchSize > 10 && spec.processor.maxBatchingWindowSeconds < 1) {
     throw new ConfigError(
       `processor.maxBatchingWindowSeconds must be at least 1 when processor.batchSize is above 10 (got ${spec.processor.maxBatchingWindowSeconds})`,
+    );
+  }
+  requireRange("committer.timeoutSeconds", spec.committer.timeoutSeconds, 1, 900);
+  requireRange("committer.batchSize", spec.committer.batchSize, 1, 10_000);
+  requireRange("committer.maxBatchingWindowSeconds", spec.committer.maxBatchingWindowSeconds, 1, 300);
+  requireRange("committer.maxConcurrency", spec.committer.maxConcurrency, 2, 1_000);
+  requireRange("committerQueue.maxReceiveCount", spec.committerQueue.maxReceiveCount, 1, 1_000);
+  requireRange("maintenance.intervalMinutes", spec.maintenance.intervalMinutes, 1, 1_440);
+  requireRange("maintenance.timeoutSeconds", spec.maintenance.timeoutSeconds, 1, 900);
+  requireRange("maintenance.memoryMb", spec.maintenance.memoryMb, 128, 10_240);
+  requireRange("maintenance.timeTravelHours", spec.maintenance.timeTravelHours, 1, 8_760);
+  const committerVisibility = 6 * spec.committer.timeoutSeconds;
+  if (spec.committerQueue.visibilityTimeoutSeconds < committerVisibility) {
+    throw new ConfigError(
+      `committerQueue.visibilityTimeoutSeconds must be at least 6 × committer.timeoutSeconds = ${committerVisibility} (got ${spec.committerQueue.visibilityTimeoutSeconds})`,
+    );
+  }
+  const lifetime = announcementLifetimeSeconds(spec);
+  if (spec.maintenance.ledgerRetentionDays * 86_400 <= lifetime) {
+    throw new ConfigError(
+      `maintenance.ledgerRetentionDays must exceed the ${lifetime / 86_400} days an announcement can still arrive (stream, queue, DLQ, committer queue and DLQ retention) (got ${spec.maintenance.ledgerRetentionDays})`,
     );
   }
   const minimumVisibility = 6 * spec.processor.timeoutSeconds;

@@ -22,6 +22,9 @@ export interface StageCounts {
   dlq: number;
   /** Distinct objects announced on the topic. */
   notified: number;
+  /** Records the committer's snapshots added to the tables, and those snapshots. */
+  committed: number;
+  commits: number;
 }
 
 export interface NotificationSummary {
@@ -73,6 +76,8 @@ function stagesOf(counts: PipelineCounts, produced: number | null): StageCounts 
     quarantined: counts.quarantined,
     dlq: counts.dlq,
     notified: counts.objects,
+    committed: counts.committed,
+    commits: counts.commits,
   };
 }
 

@@ -18,6 +18,8 @@ export interface FunctionPoolOptions {
   /** Execution environments at most, so concurrent invocations at most. */
   size: number;
   timeoutMs: number;
+  /** The environment's JavaScript heap, as Lambda's memory setting bounds a function's. @default Node's own limit */
+  memoryMb?: number;
 }
 
 interface Environment {
@@ -49,6 +51,9 @@ export class FunctionPool {
   #spawn(): Environment {
     const worker = new Worker(WORKER_ENTRY, {
       env: { ...this.#options.env },
+      ...(this.#options.memoryMb
+        ? { resourceLimits: { maxOldGenerationSizeMb: this.#options.memoryMb } }
+        : {}),
       workerData: {
         moduleUrl: this.#options.moduleUrl.href,
         exportName: this.#options.exportName ?? "handler",

@@ -1,7 +1,8 @@
 /**
- * The local pipeline: provisions the resources from the spec, runs the bridge and processor
- * modules in local execution environments behind Lambda-like event sources, and watches the
- * topic through its own monitor queue. `ticklake up` and the end-to-end tests both drive it.
+ * The local pipeline: provisions the resources from the spec, runs the bridge, processor and
+ * committer modules in local execution environments behind Lambda-like event sources, runs
+ * table maintenance on a timer as the stack's schedule does, and watches the topic through
+ * its own monitor queue. `ticklake up` and the end-to-end tests both drive it.
  */
 import { readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -9,9 +10,17 @@ import { type AwsClients, type ClientOptions, createClients } from "../aws/clien
 import { NotificationTap } from "../aws/notifications.ts";
 import { type PipelineCounts, type PipelineView, pipelineCounts, queueDepth } from "../aws/pipeline-view.ts";
 import { type ReplayReport, replay } from "../aws/replay.ts";
+import { type TableLayer, tableDeps, tableLayerOf } from "../aws/tables.ts";
 import { sleep } from "../core/backoff.ts";
+import { compactableRecords } from "../core/iceberg/compaction.ts";
 import type { ResourceSpec } from "../core/spec.ts";
-import { bridgeEnvironment, processorEnvironment } from "../functions/config.ts";
+import {
+  bridgeEnvironment,
+  committerEnvironment,
+  maintenanceEnvironment,
+  processorEnvironment,
+} from "../functions/config.ts";
+import type { MaintenanceEvent, TableMaintenanceReport } from "../functions/maintenance.ts";
 import { CheckpointStore } from "./checkpoints.ts";
 import { FunctionPool } from "./function-pool.ts";
 import { KinesisSource } from "./kinesis-source.ts";
@@ -34,7 +43,18 @@ export interface LocalPipelineOptions {
    * Other modules to run as the functions (each exporting `handler`), with extra settings in
    * their environment: the fault-injection suite wraps the real handlers this way.
    */
-  functions?: { bridge?: URL; processor?: URL; env?: Record<string, string> };
+  functions?: {
+    bridge?: URL;
+    processor?: URL;
+    committer?: URL;
+    maintenance?: URL;
+    env?: Record<string, string>;
+  };
+  /**
+   * How often table maintenance runs; 0 runs it only when `runMaintenance` is called.
+   * @default spec.maintenance.intervalMinutes
+   */
+  maintenanceIntervalMs?: number;
 }
 
 /** A local pipeline's counts: its bridge runs here, so what it bridged is known. */
@@ -126,19 +146,36 @@ async function recoverLostMessages(
   });
 }
 
+/** The functions a local pipeline runs, each in its own execution environments. */
+export interface LocalFunctions {
+  bridge: FunctionPool;
+  processor: FunctionPool;
+  committer: FunctionPool;
+  maintenance: FunctionPool;
+}
+
 export class LocalPipeline implements PipelineView {
   readonly clients: AwsClients;
   readonly clientOptions: ClientOptions;
   readonly resources: Provisioned;
   readonly bridge: KinesisSource;
   readonly processor: SqsSource;
+  /** The committer's event source: its batching window is the commit interval. */
+  readonly committer: SqsSource;
   readonly notifications: NotificationTap;
   /** The functions' execution environments, with their invocation counts and billed time. */
-  readonly functions: { bridge: FunctionPool; processor: FunctionPool };
+  readonly functions: LocalFunctions;
+  /** The Iceberg tables, through the local catalog: what the committer and maintenance write. */
+  readonly tables: TableLayer;
+  /** What each maintenance run reported, oldest first (the last 100). */
+  readonly maintenanceReports: TableMaintenanceReport[][] = [];
 
   readonly #checkpoints: CheckpointStore;
   readonly #stateDir: string;
   #safePoints: NodeJS.Timeout | undefined;
+  #maintenanceTimer: NodeJS.Timeout | undefined;
+  #maintenanceRun: Promise<TableMaintenanceReport[]> | undefined;
+  readonly #onError: LocalPipelineOptions["onError"];
 
   private constructor(parts: {
     checkpoints: CheckpointStore;
@@ -148,8 +185,11 @@ export class LocalPipeline implements PipelineView {
     resources: Provisioned;
     bridge: KinesisSource;
     processor: SqsSource;
+    committer: SqsSource;
     notifications: NotificationTap;
-    functions: { bridge: FunctionPool; processor: FunctionPool };
+    functions: LocalFunctions;
+    tables: TableLayer;
+    onError: LocalPipelineOptions["onError"];
   }) {
     this.clients = parts.clients;
     this.clientOptions = parts.clientOptions;
@@ -158,8 +198,11 @@ export class LocalPipeline implements PipelineView {
     this.resources = parts.resources;
     this.bridge = parts.bridge;
     this.processor = parts.processor;
+    this.committer = parts.committer;
     this.notifications = parts.notifications;
     this.functions = parts.functions;
+    this.tables = parts.tables;
+    this.#onError = parts.onError;
   }
 
   static async start(options: LocalPipelineOptions): Promise<LocalPipeline> {
@@ -206,6 +249,35 @@ export class LocalPipeline implements PipelineView {
       timeoutMs: spec.processor.timeoutSeconds * 1000,
     });
 
+    const tableLayer = tableLayerOf(spec, resources.bucket, "local");
+    const committerPool = new FunctionPool({
+      functionName: `${spec.prefix}-committer`,
+      moduleUrl: options.functions?.committer ?? new URL("../functions/committer.ts", import.meta.url),
+      env: functionEnv(endpoints, {
+        ...committerEnvironment({ ...tableLayer, topicArn: resources.topicArn }),
+        ...options.functions?.env,
+      }),
+      size: spec.committer.maxConcurrency,
+      timeoutMs: spec.committer.timeoutSeconds * 1000,
+    });
+    const maintenancePool = new FunctionPool({
+      functionName: `${spec.prefix}-maintenance`,
+      moduleUrl: options.functions?.maintenance ?? new URL("../functions/maintenance.ts", import.meta.url),
+      env: functionEnv(endpoints, {
+        ...maintenanceEnvironment({
+          ...tableLayer,
+          topicArn: resources.topicArn,
+          timeTravelHours: spec.maintenance.timeTravelHours,
+          ledgerRetentionDays: spec.maintenance.ledgerRetentionDays,
+          maxHourRecords: compactableRecords(spec.maintenance.memoryMb),
+        }),
+        ...options.functions?.env,
+      }),
+      size: 1,
+      timeoutMs: spec.maintenance.timeoutSeconds * 1000,
+      memoryMb: spec.maintenance.memoryMb,
+    });
+
     const bridge = new KinesisSource({
       kinesis: clients.kinesis,
       streamName: resources.streamName,
@@ -228,10 +300,23 @@ export class LocalPipeline implements PipelineView {
       concurrency: spec.processor.maxConcurrency,
       onError: (error) => options.onError?.("processor", error),
     });
+    const committer = new SqsSource({
+      sqs: clients.sqs,
+      queueUrl: resources.committerQueueUrl,
+      queueArn: resources.committerQueueArn,
+      region: endpoints.region,
+      pool: committerPool,
+      batchSize: spec.committer.batchSize,
+      maxBatchingWindowMs: spec.committer.maxBatchingWindowSeconds * 1000,
+      concurrency: spec.committer.maxConcurrency,
+      fillWindow: true,
+      onError: (error) => options.onError?.("committer", error),
+    });
     const notifications = new NotificationTap(clients.sqs, resources.monitorQueueUrl);
 
     await bridge.start();
     processor.start();
+    committer.start();
     notifications.start();
     const pipeline = new LocalPipeline({
       clients,
@@ -239,13 +324,48 @@ export class LocalPipeline implements PipelineView {
       resources,
       bridge,
       processor,
+      committer,
       notifications,
-      functions: { bridge: bridgePool, processor: processorPool },
+      functions: {
+        bridge: bridgePool,
+        processor: processorPool,
+        committer: committerPool,
+        maintenance: maintenancePool,
+      },
+      tables: tableDeps(clients, tableLayer),
       checkpoints,
       stateDir: options.stateDir,
+      onError: options.onError,
     });
     pipeline.#safePoints = setInterval(() => void pipeline.#recordSafePoint(), 1_000);
+    const maintenanceMs = options.maintenanceIntervalMs ?? spec.maintenance.intervalMinutes * 60_000;
+    if (maintenanceMs > 0) {
+      pipeline.#maintenanceTimer = setInterval(() => {
+        pipeline.runMaintenance().catch((error) => options.onError?.("maintenance", error));
+      }, maintenanceMs);
+    }
     return pipeline;
+  }
+
+  /**
+   * Runs table maintenance now (every table's, or the event's), as the stack's schedule invokes
+   * the maintenance function; a run already going is awaited instead of starting a second.
+   */
+  runMaintenance(event: MaintenanceEvent = {}): Promise<TableMaintenanceReport[]> {
+    this.#maintenanceRun ??= this.functions.maintenance
+      .invoke<TableMaintenanceReport[]>(event)
+      .then((reports) => {
+        this.maintenanceReports.push(reports);
+        this.maintenanceReports.splice(0, Math.max(0, this.maintenanceReports.length - 100));
+        for (const report of reports) {
+          if (report.error) this.#onError?.("maintenance", new Error(`${report.table}: ${report.error}`));
+        }
+        return reports;
+      })
+      .finally(() => {
+        this.#maintenanceRun = undefined;
+      });
+    return this.#maintenanceRun;
   }
 
   /**
@@ -274,7 +394,12 @@ export class LocalPipeline implements PipelineView {
   }
 
   async counts(): Promise<LocalPipelineCounts> {
-    const urls = { queue: this.resources.queueUrl, dlq: this.resources.dlqUrl };
+    const urls = {
+      queue: this.resources.queueUrl,
+      dlq: this.resources.dlqUrl,
+      committerQueue: this.resources.committerQueueUrl,
+      committerDlq: this.resources.committerDlqUrl,
+    };
     const counts = await pipelineCounts(
       this.clients,
       urls,
@@ -285,9 +410,11 @@ export class LocalPipeline implements PipelineView {
   }
 
   /**
-   * Waits until everything in the stream has been bridged, processed and announced: the
-   * bridge is at every shard's tip (and has delivered at least `produced` records), the queue
-   * is empty, and the notification queue is empty.
+   * Waits until everything in the stream has been bridged, processed, announced and committed:
+   * the bridge is at every shard's tip (and has delivered at least `produced` records), the
+   * queue is empty, the committer's queue is empty (it deletes announcements only once their
+   * commit is done, so this waits for the last commit, up to a commit interval), and the
+   * notification queue is empty.
    * Returns false when `timeoutMs` passes first.
    */
   async drain(timeoutMs: number, produced = 0): Promise<boolean> {
@@ -295,8 +422,9 @@ export class LocalPipeline implements PipelineView {
     const deadline = startedAt + timeoutMs;
     let quietRounds = 0;
     while (Date.now() < deadline) {
-      const [queue, notifications] = await Promise.all([
+      const [queue, committer, notifications] = await Promise.all([
         queueDepth(this.clients, this.resources.queueUrl),
+        queueDepth(this.clients, this.resources.committerQueueUrl),
         queueDepth(this.clients, this.resources.monitorQueueUrl),
       ]);
       const idle =
@@ -306,6 +434,8 @@ export class LocalPipeline implements PipelineView {
         this.bridge.stats.recordsDelivered >= produced &&
         queue.visible + queue.inFlight === 0 &&
         this.processor.inFlight === 0 &&
+        committer.visible + committer.inFlight === 0 &&
+        this.committer.inFlight === 0 &&
         notifications.visible + notifications.inFlight === 0;
       // Two quiet looks in a row: a message between two stages is not mistaken for the end.
       quietRounds = idle ? quietRounds + 1 : 0;
@@ -321,15 +451,27 @@ export class LocalPipeline implements PipelineView {
    */
   async abandon(): Promise<void> {
     clearInterval(this.#safePoints);
-    await Promise.all([this.bridge.stop(), this.processor.stop(), this.notifications.stop()]);
+    clearInterval(this.#maintenanceTimer);
+    await this.#maintenanceRun?.catch(() => undefined);
+    await Promise.all([
+      this.bridge.stop(),
+      this.processor.stop(),
+      this.committer.stop(),
+      this.notifications.stop(),
+    ]);
     await Promise.all(Object.values(this.functions).map((pool) => pool.close()));
     this.clients.destroy();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#safePoints);
+    clearInterval(this.#maintenanceTimer);
+    // A maintenance run in progress finishes: what it leaves half done is safe, but waiting is
+    // tidier than orphans, and a local hour compacts in seconds.
+    await this.#maintenanceRun?.catch(() => undefined);
     await this.bridge.stop();
     await this.processor.stop();
+    await this.committer.stop();
     await this.notifications.stop();
     await Promise.all(Object.values(this.functions).map((pool) => pool.close()));
     await this.#recordSafePoint();

@@ -27,6 +27,9 @@ export interface Provisioned {
   topicArn: string;
   notificationQueueUrl: string;
   monitorQueueUrl: string;
+  committerQueueUrl: string;
+  committerQueueArn: string;
+  committerDlqUrl: string;
 }
 
 async function ensureStream(kinesis: KinesisClient, spec: ResourceSpec): Promise<string> {
@@ -74,21 +77,30 @@ async function ensureBucket(s3: S3Client, name: string): Promise<void> {
   }
 }
 
+/** A queue subscribed to the topic; with `kinds`, only messages whose `kind` attribute is one of them. */
+interface Subscriber {
+  queueArn: string;
+  kinds?: readonly string[];
+}
+
 async function ensureTopicWithQueues(
   sns: SNSClient,
   topicName: string,
-  queueArns: string[],
+  subscribers: Subscriber[],
 ): Promise<string> {
   const { TopicArn: topicArn } = await sns.send(new CreateTopicCommand({ Name: topicName }));
   if (!topicArn) throw new ProvisioningError(`CreateTopic returned no ARN for ${topicName}`);
-  for (const queueArn of queueArns) {
+  for (const { queueArn, kinds } of subscribers) {
     // Raw delivery: the subscriber queue receives the manifest itself, not an SNS envelope.
     await sns.send(
       new SubscribeCommand({
         TopicArn: topicArn,
         Protocol: "sqs",
         Endpoint: queueArn,
-        Attributes: { RawMessageDelivery: "true" },
+        Attributes: {
+          RawMessageDelivery: "true",
+          ...(kinds ? { FilterPolicy: JSON.stringify({ kind: kinds }) } : {}),
+        },
         ReturnSubscriptionArn: true,
       }),
     );
@@ -99,7 +111,7 @@ async function ensureTopicWithQueues(
 export async function provision(clients: AwsClients, spec: ResourceSpec): Promise<Provisioned> {
   const streamArn = await ensureStream(clients.kinesis, spec);
   const dlq = await ensureQueue(clients.sqs, spec.queue.dlqName, {
-    MessageRetentionPeriod: String(14 * 24 * 3600),
+    MessageRetentionPeriod: String(spec.queue.dlqRetentionSeconds),
   });
   const queue = await ensureQueue(clients.sqs, spec.queue.name, {
     VisibilityTimeout: String(spec.queue.visibilityTimeoutSeconds),
@@ -111,10 +123,23 @@ export async function provision(clients: AwsClients, spec: ResourceSpec): Promis
   });
   const notifications = await ensureQueue(clients.sqs, spec.notificationQueue.name, {});
   const monitor = await ensureQueue(clients.sqs, spec.monitorQueue.name, {});
+  const committerDlq = await ensureQueue(clients.sqs, spec.committerQueue.dlqName, {
+    MessageRetentionPeriod: String(spec.committerQueue.dlqRetentionSeconds),
+  });
+  const committer = await ensureQueue(clients.sqs, spec.committerQueue.name, {
+    VisibilityTimeout: String(spec.committerQueue.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(spec.committerQueue.retentionSeconds),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: committerDlq.arn,
+      maxReceiveCount: spec.committerQueue.maxReceiveCount,
+    }),
+  });
   await ensureBucket(clients.s3, spec.bucket.name);
   const topicArn = await ensureTopicWithQueues(clients.sns, spec.topic.name, [
-    notifications.arn,
-    monitor.arn,
+    { queueArn: notifications.arn },
+    { queueArn: monitor.arn },
+    // The committer takes lake files only: quarantine objects and its own notifications stay out.
+    { queueArn: committer.arn, kinds: ["lake"] },
   ]);
   return {
     streamName: spec.stream.name,
@@ -126,5 +151,8 @@ export async function provision(clients: AwsClients, spec: ResourceSpec): Promis
     topicArn,
     notificationQueueUrl: notifications.url,
     monitorQueueUrl: monitor.url,
+    committerQueueUrl: committer.url,
+    committerQueueArn: committer.arn,
+    committerDlqUrl: committerDlq.url,
   };
 }

@@ -5,24 +5,37 @@
 
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { App } from "aws-cdk-lib";
+import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { CURRENTLY_RECOMMENDED_FLAGS } from "aws-cdk-lib/cx-api";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEPLOYED } from "../../bench/cost-model.ts";
+import { rawTableName } from "../../infra/catalog.ts";
 import { TicklakeStack } from "../../infra/stack.ts";
 import { columnsOf, sqlTypeOf } from "../../src/core/columns.ts";
 import { DATASETS } from "../../src/core/events.ts";
-import { BRIDGE_METRICS, functionServiceName, PROCESSOR_METRICS } from "../../src/core/metrics.ts";
+import {
+  BRIDGE_METRICS,
+  COMMITTER_METRICS,
+  functionServiceName,
+  MAINTENANCE_METRICS,
+  PROCESSOR_METRICS,
+} from "../../src/core/metrics.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
 import { PROJECT_CONTEXT, projectApp } from "../support/cdk.ts";
 
 const spec = resourceSpec({ stage: "test" });
 const env = { account: "123456789012", region: "eu-west-1" };
 
-function synth(props: Partial<ConstructorParameters<typeof TicklakeStack>[2]> = {}) {
-  const app = projectApp();
+/**
+ * The stack as `cdk synth` makes it. `bundle: false` skips bundling the functions (CDK's
+ * `aws:cdk:bundling-stacks` context), for a synth that only reads the template's other parts.
+ */
+function synth(props: Partial<ConstructorParameters<typeof TicklakeStack>[2]> = {}, { bundle = true } = {}) {
+  const app = bundle
+    ? projectApp()
+    : new App({ context: { ...PROJECT_CONTEXT, "aws:cdk:bundling-stacks": [] } });
   const stack = new TicklakeStack(app, "Ticklake", { spec, env, ...props });
   return { app, stack, template: Template.fromStack(stack) };
 }
@@ -31,6 +44,11 @@ describe("TicklakeStack", () => {
   let stack: TicklakeStack;
   let app: App;
   let template: Template;
+
+  const pipelineFunctions = () =>
+    template.findResources("AWS::Lambda::Function", {
+      Properties: { Environment: { Variables: Match.objectLike({ NODE_OPTIONS: "--enable-source-maps" }) } },
+    });
 
   beforeAll(() => {
     ({ app, stack, template } = synth({
@@ -46,17 +64,21 @@ describe("TicklakeStack", () => {
       StreamEncryption: { EncryptionType: "KMS", KeyId: "alias/aws/kinesis" },
       RetentionPeriodHours: spec.stream.retentionHours,
     });
-    synth({ streamMode: "provisioned" }).template.hasResourceProperties("AWS::Kinesis::Stream", {
-      StreamModeDetails: { StreamMode: "PROVISIONED" },
-      ShardCount: spec.stream.shardCount,
-    });
+    synth({ streamMode: "provisioned" }, { bundle: false }).template.hasResourceProperties(
+      "AWS::Kinesis::Stream",
+      {
+        StreamModeDetails: { StreamMode: "PROVISIONED" },
+        ShardCount: spec.stream.shardCount,
+      },
+    );
   });
 
-  it("runs both functions on arm64 with the newest Node.js runtime", () => {
+  it("runs the pipeline's functions on arm64 with the newest Node.js runtime", () => {
     const functions = template.findResources("AWS::Lambda::Function", {
       Properties: { Environment: { Variables: Match.objectLike({ NODE_OPTIONS: "--enable-source-maps" }) } },
     });
-    expect(Object.keys(functions)).toHaveLength(2);
+    // Bridge, processor, committer, maintenance and table setup.
+    expect(Object.keys(functions)).toHaveLength(5);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Runtime).toBe("nodejs24.x");
       expect(fn.Properties.Architectures).toEqual(["arm64"]);
@@ -64,15 +86,15 @@ describe("TicklakeStack", () => {
   });
 
   it("keeps each stage's metrics apart: the namespace and service names carry the stack's prefix", () => {
-    // The pipeline's functions: the ones with settings (the VPC's default-security-group
-    // custom resource has none).
-    const services = Object.values(
-      template.findResources("AWS::Lambda::Function", { Properties: { Environment: Match.anyValue() } }),
-    ).map((fn) => fn.Properties.Environment?.Variables);
+    // The pipeline's functions (not the CDK's own custom-resource functions).
+    const services = Object.values(pipelineFunctions()).map((fn) => fn.Properties.Environment?.Variables);
     expect(services.map((v) => [v?.POWERTOOLS_SERVICE_NAME, v?.POWERTOOLS_METRICS_NAMESPACE]).sort()).toEqual(
       [
         [`${spec.prefix}-bridge`, spec.prefix],
+        [`${spec.prefix}-committer`, spec.prefix],
+        [`${spec.prefix}-maintenance`, spec.prefix],
         [`${spec.prefix}-processor`, spec.prefix],
+        [`${spec.prefix}-table-setup`, spec.prefix],
       ],
     );
     for (const filter of Object.values(template.findResources("AWS::Logs::MetricFilter"))) {
@@ -188,14 +210,18 @@ describe("TicklakeStack", () => {
       Endpoint: "https://example.com/hook",
       RawMessageDelivery: true,
     });
-    expect(Object.keys(synth().template.findResources("AWS::SNS::Subscription"))).toHaveLength(1);
+    // Without context: the notification queue and the committer's queue.
+    expect(
+      Object.keys(synth({}, { bundle: false }).template.findResources("AWS::SNS::Subscription")),
+    ).toHaveLength(2);
   });
 
-  it("declares one Glue table per dataset, columns derived from the zod schemas, with partition projection", () => {
+  it("declares one Glue table per dataset over its raw objects, columns derived from the zod schemas, with partition projection", () => {
     for (const dataset of DATASETS) {
       template.hasResourceProperties("AWS::Glue::Table", {
         TableInput: {
-          Name: dataset,
+          // The dataset's own name is its Iceberg table's (infra/tables.ts).
+          Name: rawTableName(dataset),
           PartitionKeys: [
             { Name: "dt", Type: "string" },
             { Name: "hour", Type: "string" },
@@ -286,6 +312,11 @@ describe("TicklakeStack: what a first deploy would hit (issue 16)", () => {
   let template: Template;
   /** Resources of a type, by logical id. */
   const resources = (type: string) => template.findResources(type);
+  /** Functions whose logical id starts with `prefix`. */
+  const pipelineFunctionsOf = (prefix: string) =>
+    Object.fromEntries(
+      Object.entries(resources("AWS::Lambda::Function")).filter(([id]) => id.startsWith(prefix)),
+    );
   /** The logical id a `Ref` or `Fn::GetAtt` value points to. */
   const target = (value: unknown): string | undefined => {
     const v = value as { Ref?: string; "Fn::GetAtt"?: [string, string] };
@@ -387,7 +418,10 @@ describe("TicklakeStack: what a first deploy would hit (issue 16)", () => {
         .map((sub) => target(sub.Properties.TopicArn));
     // THEN the e-mail goes to alarms, the queue and the HTTPS hook to data-available
     expect(topicOf("email")).toEqual([expect.stringMatching(/^MonitoringAlarms/)]);
-    expect(topicOf("sqs")).toEqual([expect.stringMatching(/^ProcessingDataAvailable/)]);
+    expect(topicOf("sqs")).toEqual([
+      expect.stringMatching(/^ProcessingDataAvailable/),
+      expect.stringMatching(/^ProcessingDataAvailable/),
+    ]);
     expect(topicOf("https")).toEqual([expect.stringMatching(/^ProcessingDataAvailable/)]);
   });
 
@@ -492,7 +526,10 @@ describe("TicklakeStack: what a first deploy would hit (issue 16)", () => {
     expect(Object.keys(resources("AWS::KMS::Key"))).toHaveLength(DEPLOYED.kmsKeys);
     expect(Object.keys(resources("AWS::CloudWatch::Dashboard"))).toHaveLength(DEPLOYED.dashboards);
     expect(Object.keys(resources("AWS::Logs::MetricFilter"))).toHaveLength(
-      DEPLOYED.customMetrics - Object.keys(PROCESSOR_METRICS).length - Object.keys(BRIDGE_METRICS).length,
+      DEPLOYED.customMetrics -
+        [PROCESSOR_METRICS, BRIDGE_METRICS, COMMITTER_METRICS, MAINTENANCE_METRICS]
+          .map((metrics) => Object.keys(metrics).length)
+          .reduce((a, b) => a + b),
     );
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       MaximumBatchingWindowInSeconds: DEPLOYED.spec.bridge.maxBatchingWindowSeconds,
@@ -500,21 +537,163 @@ describe("TicklakeStack: what a first deploy would hit (issue 16)", () => {
     });
   });
 
-  it("i. bundles each function alone: its code and, for the processor, parquet-wasm's .wasm, no node_modules", () => {
-    // WHEN the functions' assets are listed
+  it("i. bundles each function alone: its code and, for those that load Parquet, parquet-wasm's .wasm, no node_modules", () => {
+    // WHEN the pipeline functions' assets are listed
     const assembly = app.synth();
     const functions = Object.values(
-      template.findResources("AWS::Lambda::Function", { Properties: { Environment: Match.anyValue() } }),
+      template.findResources("AWS::Lambda::Function", {
+        Properties: {
+          Environment: { Variables: Match.objectLike({ NODE_OPTIONS: "--enable-source-maps" }) },
+        },
+      }),
     );
     const files = functions.map((fn) =>
       readdirSync(
         join(assembly.directory, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, "")}`),
       ).sort(),
     );
-    // THEN each holds its bundle and source map, and nothing else but the processor's wasm
+    // THEN each holds its bundle and source map, and nothing else but the wasm (the bridge
+    // packs JSON; the processor, committer, maintenance and table setup import the Parquet codec)
     expect(files.sort()).toEqual([
       ["index.js", "index.js.map"],
-      ["index.js", "index.js.map", "parquet_wasm_bg.wasm"],
+      ...Array.from({ length: 4 }, () => ["index.js", "index.js.map", "parquet_wasm_bg.wasm"]),
     ]);
+  });
+
+  /** The spec this describe's stack deploys. */
+  const deployed = resourceSpec({ stage: "test", target: "aws" });
+  /** The statements of the role policy attached to a function whose logical id starts with `prefix`. */
+  const statementsOf = (prefix: string) =>
+    Object.values(resources("AWS::IAM::Policy"))
+      .filter((policy) =>
+        (policy.Properties.Roles as unknown[]).some((role) =>
+          target(role)?.startsWith(`${prefix}ServiceRole`),
+        ),
+      )
+      .flatMap(
+        (policy) =>
+          policy.Properties.PolicyDocument.Statement as Array<{
+            Action: string | string[];
+            Resource: unknown;
+          }>,
+      );
+  const actionsOf = (prefix: string) =>
+    statementsOf(prefix)
+      .flatMap((statement) => [statement.Action].flat())
+      .sort();
+
+  it("j. feeds the committer lake announcements only, gathered for the commit interval, failures per table, a DLQ", () => {
+    // WHEN the committer's queue, subscription and event source are read
+    const [queueId, queue] = Object.entries(resources("AWS::SQS::Queue")).find(
+      ([, q]) => q.Properties.QueueName === deployed.committerQueue.name,
+    ) ?? ["", undefined];
+    const subscription = Object.values(resources("AWS::SNS::Subscription")).find(
+      (sub) => target(sub.Properties.Endpoint) === queueId,
+    );
+    const mapping = Object.values(resources("AWS::Lambda::EventSourceMapping")).find(
+      (m) => target(m.Properties.EventSourceArn) === queueId,
+    );
+    // THEN only lake files reach it, raw, from the data-available topic …
+    expect(target(subscription?.Properties.TopicArn)).toMatch(/^ProcessingDataAvailable/);
+    expect(subscription?.Properties).toMatchObject({
+      RawMessageDelivery: true,
+      FilterPolicy: { kind: ["lake"] },
+    });
+    // … the commit interval is the batching window, a failed table's messages come back alone …
+    expect(target(mapping?.Properties.FunctionName)).toMatch(/^TablesCommitter/);
+    expect(mapping?.Properties).toMatchObject({
+      BatchSize: deployed.committer.batchSize,
+      MaximumBatchingWindowInSeconds: deployed.committer.maxBatchingWindowSeconds,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    expect(mapping?.Properties.ScalingConfig?.MaximumConcurrency).toBe(deployed.committer.maxConcurrency);
+    // … and what fails maxReceiveCount times waits in the committer's DLQ, 6 × its timeout apart
+    expect(queue?.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * deployed.committer.timeoutSeconds);
+    expect(queue?.Properties.RedrivePolicy.maxReceiveCount).toBe(deployed.committerQueue.maxReceiveCount);
+    expect(target(queue?.Properties.RedrivePolicy.deadLetterTargetArn)).toMatch(/^TablesCommitterDlq/);
+  });
+
+  it("l. defines the Iceberg tables in Glue with the committer's own code (a custom resource), after the database", () => {
+    // WHEN the custom resource is read
+    const [table] = Object.values(resources("Custom::IcebergTables"));
+    // THEN it names the stack's database and the warehouse under tables/, depends on the
+    // database, and its digest of the contract's schemas makes a changed contract update it
+    expect(table?.Properties).toMatchObject({
+      Namespace: deployed.tables.namespace,
+      Schemas: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(JSON.stringify(table?.Properties.Warehouse)).toContain("/tables");
+    expect(table?.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^LakeCatalogDatabase/)]));
+  });
+
+  it("m. runs table maintenance on a schedule at the spec's interval, with the memory compaction needs", () => {
+    // WHEN the schedule and the maintenance function are read
+    const [rule] = Object.values(resources("AWS::Events::Rule"));
+    const [fnId, fn] = Object.entries(pipelineFunctionsOf("TablesMaintenance"))[0] ?? ["", undefined];
+    // THEN the rule invokes it every intervalMinutes, and it has the spec's memory and timeout
+    const minutes = deployed.maintenance.intervalMinutes;
+    expect(rule?.Properties.ScheduleExpression).toBe(
+      minutes % 60 === 0
+        ? `rate(${minutes / 60} hour${minutes === 60 ? "" : "s"})`
+        : `rate(${minutes} minutes)`,
+    );
+    expect(target(rule?.Properties.Targets[0].Arn)).toBe(fnId);
+    expect(fn?.Properties).toMatchObject({
+      MemorySize: deployed.maintenance.memoryMb,
+      Timeout: deployed.maintenance.timeoutSeconds,
+    });
+    expect(fn?.Properties.Environment.Variables).toMatchObject({
+      CATALOG: "glue",
+      TIME_TRAVEL_HOURS: String(deployed.maintenance.timeTravelHours),
+    });
+  });
+
+  it("n. lets the committer only read and write the warehouse and commit through Glue; only maintenance deletes", () => {
+    // WHEN the functions' role policies are read
+    const committer = actionsOf("TablesCommitter");
+    const maintenance = actionsOf("TablesMaintenance");
+    // THEN the committer writes table files and Glue entries and publishes, and deletes nothing …
+    expect(committer).toEqual(
+      expect.arrayContaining(["s3:GetObject", "s3:PutObject", "glue:UpdateTable", "sns:Publish"]),
+    );
+    // (deleting its queue's messages is acknowledging them)
+    expect(committer.filter((action) => /Delete/.test(action) && action !== "sqs:DeleteMessage")).toEqual([]);
+    // … its S3 access is the warehouse only (never lake/, which the processor writes) …
+    const committerS3 = statementsOf("TablesCommitter").filter((st) =>
+      [st.Action].flat().includes("s3:PutObject"),
+    );
+    expect(JSON.stringify(committerS3)).toContain("/tables/*");
+    expect(JSON.stringify(committerS3)).not.toContain("/lake/*");
+    // … and maintenance deletes objects (expiry, orphans) but cannot create or delete tables
+    expect(maintenance).toEqual(
+      expect.arrayContaining(["s3:DeleteObject", "s3:ListBucket", "glue:UpdateTable"]),
+    );
+    expect(maintenance.filter((action) => /glue:(Create|Delete)/.test(action))).toEqual([]);
+  });
+
+  it("o. alarms on the committer's failed commits, refused announcements, lost notifications and DLQ, and on maintenance failures", () => {
+    // WHEN the alarms on the table layer's own metrics are read
+    const metricNames = Object.values(resources("AWS::CloudWatch::Alarm"))
+      .filter((alarm) =>
+        [`${deployed.prefix}-committer`, `${deployed.prefix}-maintenance`].includes(
+          alarm.Properties.Dimensions?.[0]?.Value as string,
+        ),
+      )
+      .map((alarm) => alarm.Properties.MetricName)
+      .sort();
+    // THEN each failure the functions count alarms at its first occurrence
+    expect(metricNames).toEqual(
+      [
+        COMMITTER_METRICS.commitsFailed,
+        COMMITTER_METRICS.announcementsRefused,
+        COMMITTER_METRICS.notificationsFailed,
+        MAINTENANCE_METRICS.runsFailed,
+        MAINTENANCE_METRICS.hoursTooLarge,
+      ].sort(),
+    );
+    const dlqAlarm = Object.values(resources("AWS::CloudWatch::Alarm")).find((alarm) =>
+      target(alarm.Properties.Dimensions?.[0]?.Value)?.startsWith("TablesCommitterDlq"),
+    );
+    expect(dlqAlarm?.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: "GreaterThanThreshold" });
   });
 });

@@ -1,23 +1,9 @@
 /** `ticklake up` (= `npm start`): the whole pipeline on this machine; the work is in ../up.ts. */
 import { Option } from "@commander-js/extra-typings";
 import type { Cli, Program } from "../context.ts";
-import { dlqHolds, REDRIVE_ADVICE } from "../dlq.ts";
 import { endpointFailure } from "../failure.ts";
 import { integer, number, parsed, stackOption, targetOption } from "../options.ts";
 import type { UpSummary } from "../up.ts";
-
-/** Which of the summary's checks failed, in words (`balanced` is false when any does). */
-export function failedChecks(summary: UpSummary): string[] {
-  const failed: string[] = [];
-  if (!summary.drained) failed.push("the pipeline did not drain in time (raise --drain-timeout)");
-  if (summary.bridged !== summary.stored + summary.quarantined || summary.bridged < summary.produced) {
-    failed.push("records bridged ≠ stored + quarantined");
-  }
-  if (summary.objectsWritten !== summary.notifiedObjects) failed.push("objects written ≠ objects notified");
-  if (summary.leftInSpool > 0) failed.push(`${summary.leftInSpool} records left in the spool`);
-  if (summary.dlq > 0) failed.push(`${dlqHolds(summary.dlq)}: ${REDRIVE_ADVICE}`);
-  return failed;
-}
 
 export function register(program: Program, cli: Cli): void {
   program
@@ -73,7 +59,7 @@ export function register(program: Program, cli: Cli): void {
       120,
     )
     .action(async (options) => {
-      const [{ up, formatSummary }, { localstackEndpoints }] = await Promise.all([
+      const [{ up, formatSummary, failedChecks }, { localstackEndpoints }] = await Promise.all([
         import("../up.ts"),
         import("../targets.ts"),
       ]);

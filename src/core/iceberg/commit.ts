@@ -12,7 +12,8 @@
  * bounded by the hours it touches, not by the table's size. docs/reliability.md has the
  * whole argument.
  */
-import type { ObjectManifest } from "../planning.ts";
+import { DATASETS, type Dataset } from "../events.ts";
+import { ObjectManifest } from "../planning.ts";
 import { DataFileError } from "./errors.ts";
 import {
   type DataFile,
@@ -65,6 +66,19 @@ export function announcedFileOf(manifest: ObjectManifest): AnnouncedFile {
   };
 }
 
+/** The announced file of a manifest, or why it cannot be committed. */
+function fileOrReason(manifest: ObjectManifest): AnnouncedFile | string {
+  try {
+    const file = announcedFileOf(manifest);
+    if (!(DATASETS as readonly string[]).includes(file.dataset))
+      return `${file.path}: no table for dataset ${JSON.stringify(file.dataset)} (tables: ${DATASETS.join(", ")})`;
+    return file;
+  } catch (error) {
+    if (!(error instanceof DataFileError)) throw error;
+    return error.message;
+  }
+}
+
 /**
  * The announced files of a batch of "data available" messages, by table (dataset); the
  * messages that are not committable (quarantine objects, files without statistics) apart,
@@ -77,15 +91,68 @@ export function filesByTable(manifests: readonly ObjectManifest[]): {
   const tables = new Map<string, AnnouncedFile[]>();
   const refused: Array<{ key: string; reason: string }> = [];
   for (const manifest of manifests) {
-    try {
-      const file = announcedFileOf(manifest);
-      const list = tables.get(file.dataset) ?? [];
-      list.push(file);
-      tables.set(file.dataset, list);
-    } catch (error) {
-      if (!(error instanceof DataFileError)) throw error;
-      refused.push({ key: manifest.key, reason: error.message });
+    const file = fileOrReason(manifest);
+    if (typeof file === "string") {
+      refused.push({ key: manifest.key, reason: file });
+      continue;
     }
+    const list = tables.get(file.dataset) ?? [];
+    list.push(file);
+    tables.set(file.dataset, list);
+  }
+  return { tables, refused };
+}
+
+/** An announcement as the committer's queue delivered it. */
+export interface Announcement {
+  messageId: string;
+  body: string;
+}
+
+/** What a committer does with a batch of announcements: one commit per table, the rest refused. */
+export interface CommitBatch {
+  /** Per table, the files to commit and the messages that announced them. */
+  tables: Map<Dataset, { files: AnnouncedFile[]; messageIds: string[] }>;
+  /** Messages no retry can make committable, with the reason: not a manifest, not a table file. */
+  refused: Array<{ messageId: string; key?: string; reason: string }>;
+}
+
+/**
+ * Groups a batch of announcements (raw SNS deliveries of "data available" manifests) by the
+ * table their files belong to. A message that is not a manifest, or announces a file the
+ * table layer cannot take, is refused with the reason: it will never succeed, so it must not
+ * hold back the rest.
+ */
+export function announcementsByTable(messages: readonly Announcement[]): CommitBatch {
+  const tables: CommitBatch["tables"] = new Map();
+  const refused: CommitBatch["refused"] = [];
+  for (const { messageId, body } of messages) {
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      refused.push({ messageId, reason: `not JSON: ${body.slice(0, 80)}` });
+      continue;
+    }
+    const parsed = ObjectManifest.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      refused.push({
+        messageId,
+        reason: `not a data-available manifest: ${issue?.path.join(".") || "$"}: ${issue?.message}`,
+      });
+      continue;
+    }
+    const file = fileOrReason(parsed.data);
+    if (typeof file === "string") {
+      refused.push({ messageId, key: parsed.data.key, reason: file });
+      continue;
+    }
+    const dataset = file.dataset as Dataset;
+    const table = tables.get(dataset) ?? { files: [], messageIds: [] };
+    table.files.push(file);
+    table.messageIds.push(messageId);
+    tables.set(dataset, table);
   }
   return { tables, refused };
 }
@@ -135,6 +202,50 @@ export function manifestsToRead(
 
 /** The "table updated" notification, defined in ./table-updated.ts; re-exported for the committer's imports. */
 export { TableUpdated } from "./table-updated.ts";
+
+/**
+ * A notification as messages of at most `maxBytes` of JSON each: itself when it fits, else
+ * parts that split its file lists, every part carrying the snapshot's other fields. SNS
+ * takes 256 KiB a message; a compaction replaces thousands of small files.
+ */
+export function notificationParts(update: TableUpdated, maxBytes: number): TableUpdated[] {
+  const whole = JSON.stringify(update);
+  if (Buffer.byteLength(whole) <= maxBytes) return [update];
+  const header = JSON.stringify({
+    ...update,
+    files: [],
+    removedFiles: [],
+    part: { index: 99_999, count: 99_999 },
+  });
+  const room = maxBytes - Buffer.byteLength(header);
+  type Item = { kind: "file"; file: TableUpdated["files"][number] } | { kind: "removed"; path: string };
+  const items: Item[] = [
+    ...update.files.map((file) => ({ kind: "file" as const, file })),
+    ...update.removedFiles.map((path) => ({ kind: "removed" as const, path })),
+  ];
+  const chunks: Item[][] = [];
+  let chunk: Item[] = [];
+  let used = 0;
+  for (const item of items) {
+    // The item's JSON and a comma.
+    const size = Buffer.byteLength(JSON.stringify(item.kind === "file" ? item.file : item.path)) + 1;
+    if (size > room) throw new DataFileError(`a file path of ${size} bytes does not fit a notification`);
+    if (used + size > room && chunk.length > 0) {
+      chunks.push(chunk);
+      chunk = [];
+      used = 0;
+    }
+    chunk.push(item);
+    used += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks.map((items, index) => ({
+    ...update,
+    files: items.flatMap((item) => (item.kind === "file" ? [item.file] : [])),
+    removedFiles: items.flatMap((item) => (item.kind === "removed" ? [item.path] : [])),
+    part: { index: index + 1, count: chunks.length },
+  }));
+}
 
 export type AppendPlan =
   | { kind: "nothing-new"; alreadyCommitted: string[] }

@@ -49,6 +49,12 @@ export interface MaintenanceOptions {
    * arrive (the event-time rule). @default 8 days
    */
   lookbackMs: number;
+  /**
+   * Hours holding more records than this are left uncompacted (and reported): compaction holds
+   * an hour in memory, about 1.1 KB a record (bench/results/compaction.json), so this is what
+   * the memory of whatever runs it allows. @default Infinity
+   */
+  maxHourRecords: number;
 }
 
 export const DEFAULT_MAINTENANCE: MaintenanceOptions = {
@@ -58,7 +64,18 @@ export const DEFAULT_MAINTENANCE: MaintenanceOptions = {
   ledgerRetentionMs: 45 * DAY_MS,
   orphanGraceMs: DAY_MS,
   lookbackMs: 8 * DAY_MS,
+  maxHourRecords: Number.POSITIVE_INFINITY,
 };
+
+/** Memory compaction needs per record of an hour, bytes (measured: bench/results/compaction.json). */
+export const COMPACTION_BYTES_PER_RECORD = 1_100;
+
+/**
+ * The most records of one hour a process with `memoryMb` of memory can compact, keeping a
+ * quarter of it for the runtime, the file being written and the garbage collector's headroom.
+ */
+export const compactableRecords = (memoryMb: number): number =>
+  Math.floor((memoryMb * 1024 * 1024 * 0.75) / COMPACTION_BYTES_PER_RECORD);
 
 const isLive = (entry: ManifestEntry) => entry.status !== ManifestEntryStatus.DELETED;
 

@@ -48,6 +48,8 @@ export interface CompactionResult {
   recordsOut: number;
   /** The replace snapshot's notification; absent when another compaction won the hour. */
   notification?: TableUpdated;
+  /** Why the hour was left as it is (too many records for `maxHourRecords`). */
+  skipped?: string;
 }
 
 /** Compacts every closed hour (within the look-back) that holds files compaction did not write. */
@@ -75,7 +77,20 @@ export async function compactTable(
   const results: CompactionResult[] = [];
   for (const hour of hoursToCompact(byHour, now(), settings)) {
     if (!window.has(hour)) continue;
-    results.push(await compactHour(deps, table, dataset, hour, byHour.get(hour) ?? [], settings));
+    const live = byHour.get(hour) ?? [];
+    const records = live.reduce((sum, entry) => sum + entry.dataFile.recordCount, 0);
+    if (records > settings.maxHourRecords) {
+      results.push({
+        hour: `${new Date(hour * HOUR_MS).toISOString().slice(0, 13)}:00Z`,
+        replaced: 0,
+        written: 0,
+        recordsIn: records,
+        recordsOut: 0,
+        skipped: `${records} records, more than the ${settings.maxHourRecords} this process's memory can compact`,
+      });
+      continue;
+    }
+    results.push(await compactHour(deps, table, dataset, hour, live, settings));
   }
   return results;
 }

@@ -9,9 +9,11 @@
 import { randomUUID } from "node:crypto";
 import { fullJitterDelay, sleep } from "../backoff.ts";
 import type { Dataset } from "../events.ts";
+import type { ObjectManifest } from "../planning.ts";
 import {
   type AnnouncedFile,
   type AppendPlan,
+  filesByTable,
   manifestsToRead,
   planAppend,
   type TableState,
@@ -270,4 +272,47 @@ export async function commitFiles(
       await sleep(fullJitterDelay(attempt));
     }
   }
+}
+
+/**
+ * Of `files` (all of one table), those the table does not hold, live or replaced by
+ * compaction: the append planner's answer, without committing.
+ */
+export async function filesNotInTable(
+  deps: TableDeps,
+  table: TableIdentifier,
+  files: readonly AnnouncedFile[],
+): Promise<AnnouncedFile[]> {
+  const loaded = await deps.catalog.load(table);
+  if (!loaded) return [...files];
+  const state = await stateOf(deps.io, loaded);
+  const cache = new Map<string, ManifestEntry[]>();
+  await readManifests(deps.io, manifestsToRead(state, files), cache);
+  const plan = planAppend({ table: table.name, state, entriesOf: cache, files, snapshotId: 0n, nowMs: 0 });
+  return plan.kind === "nothing-new" ? [] : plan.added;
+}
+
+/**
+ * Whether the lake objects `manifests` announced are in their tables: the records of those
+ * that are, and the keys of those that are not (with why). Quarantine objects are skipped.
+ */
+export async function lakeRecordsInTables(
+  deps: TableDeps,
+  namespace: string,
+  manifests: readonly ObjectManifest[],
+): Promise<{ records: number; missing: Array<{ key: string; reason: string }> }> {
+  const lake = manifests.filter((manifest) => manifest.kind === "lake");
+  const { tables, refused } = filesByTable(lake);
+  const missing = [...refused];
+  let records = 0;
+  for (const [name, files] of tables) {
+    const absent = new Set(
+      (await filesNotInTable(deps, { namespace, name }, files)).map((file) => file.path),
+    );
+    for (const file of files) {
+      if (absent.has(file.path)) missing.push({ key: file.path, reason: `not in table ${name}` });
+      else records += file.records;
+    }
+  }
+  return { records, missing };
 }
