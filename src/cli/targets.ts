@@ -6,8 +6,7 @@ import { CreateTopicCommand } from "@aws-sdk/client-sns";
 import { GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import { type AwsClients, createClients } from "../aws/clients.ts";
 import { readStackOutputs } from "../aws/stack-outputs.ts";
-import type { TableLayerOptions } from "../aws/tables.ts";
-import { TABLES_PREFIX } from "../core/layout.ts";
+import { type TableLayerOptions, tableLayerOf } from "../aws/tables.ts";
 import { resourceSpec } from "../core/spec.ts";
 import { startEmulators } from "../local/emulators.ts";
 import { localClients } from "../local/pipeline.ts";
@@ -43,12 +42,9 @@ export function tablesOfTarget(
   bucket: string,
   options: { stack?: string; namespace?: string | undefined } = {},
 ): TableLayerOptions {
-  const prefix = target === "aws" ? (options.stack ?? DEFAULT_STACK) : resourceSpec().prefix;
-  return {
-    catalog: target === "aws" ? "glue" : "local",
-    warehouse: `s3://${bucket}/${TABLES_PREFIX}`,
-    namespace: options.namespace ?? prefix.replaceAll("-", "_"),
-  };
+  const layer = tableLayerOf(resourceSpec(), bucket, target === "aws" ? "glue" : "local");
+  const stackNamespace = (options.stack ?? DEFAULT_STACK).replaceAll("-", "_");
+  return { ...layer, namespace: options.namespace ?? (target === "aws" ? stackNamespace : layer.namespace) };
 }
 
 /** LocalStack's single endpoint (LOCALSTACK_ENDPOINT, default http://localhost:4566) for every service. */

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseS3Uri } from "../../src/aws/iceberg-s3.ts";
 import { TableSync } from "../../src/aws/table-sync.ts";
-import { tableDeps } from "../../src/aws/tables.ts";
+import { publishTableUpdate, tableDeps } from "../../src/aws/tables.ts";
 import { type QueryResult, querySource, runQuery } from "../../src/cli/query.ts";
 import { tablesOfTarget } from "../../src/cli/targets.ts";
 import type { Envelope } from "../../src/core/events.ts";
@@ -21,7 +21,7 @@ import { scanTable } from "../../src/core/iceberg/scan.ts";
 import { type CommitOutcome, commitFiles, ensureTable } from "../../src/core/iceberg/table-ops.ts";
 import { runInProcess } from "../support/cli.ts";
 import { fxQuote, stockQuote } from "../support/factories.ts";
-import { publishTableUpdated, writeLakeFiles } from "../support/iceberg.ts";
+import { writeLakeFiles } from "../support/iceberg.ts";
 import { getBytes, provisionedAws } from "../support/local-aws.ts";
 
 const MINUTE = 60_000;
@@ -64,7 +64,7 @@ describe("readers of the tables", () => {
     const outcome: CommitOutcome = await commitFiles(deps, table(), files);
     if (outcome.kind !== "committed") throw new Error(`expected a commit, got ${outcome.kind}`);
     snapshotTimes.push(clock);
-    await publishTableUpdated(aws.clients.sns, aws.resources.topicArn, outcome.notification);
+    await publishTableUpdate(aws.clients.sns, aws.resources.topicArn, outcome.notification);
   }
 
   const h1 = quotes(60, H1 + MINUTE, 45_000);
@@ -117,7 +117,7 @@ describe("readers of the tables", () => {
     expect(compacted).toMatchObject({ replaced: h1Files.length, written: 1, recordsOut: 60 });
     if (!compacted?.notification) throw new Error("the compaction announced nothing");
     snapshotTimes.push(clock);
-    await publishTableUpdated(aws.clients.sns, aws.resources.topicArn, compacted.notification);
+    await publishTableUpdate(aws.clients.sns, aws.resources.topicArn, compacted.notification);
 
     // WHEN a query reads the table
     const byHour = await query(

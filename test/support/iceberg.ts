@@ -5,7 +5,6 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
-import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll } from "vitest";
 import type { AwsClients } from "../../src/aws/clients.ts";
 import { S3TableFileIO, S3VersionCatalog } from "../../src/aws/iceberg-s3.ts";
@@ -183,28 +182,4 @@ export class TestCommitter {
       }
     }
   }
-}
-
-/**
- * Publishes a "table updated" notification as the committer does (branch `tables-commit`:
- * `publishTableUpdate`): on the data-available topic, with `kind` = `table` for the
- * subscriptions' filter policies. A stand-in until the committer is part of the pipeline.
- */
-export async function publishTableUpdated(
-  sns: SNSClient,
-  topicArn: string,
-  update: TableUpdated,
-): Promise<void> {
-  const text = (value: string) => ({ DataType: "String", StringValue: value });
-  await sns.send(
-    new PublishCommand({
-      TopicArn: topicArn,
-      Message: JSON.stringify(update),
-      MessageAttributes: {
-        kind: text("table"),
-        dataset: text(update.table),
-        operation: text(update.operation),
-      },
-    }),
-  );
 }
