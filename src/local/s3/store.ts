@@ -476,8 +476,9 @@ export class S3DiskStore {
         if (previous) await rm(this.#bodyPath(bucket, key, previous.generation), { force: true });
         return info;
       });
-    } finally {
+    } catch (error) {
       await rm(received, { force: true });
+      throw error;
     }
   }
 
