@@ -156,11 +156,20 @@ const injected: Array<{ kind: FaultKind; atMs: number; note?: string }> = [];
 
 // ---- per-minute samples
 
+/** NaN while the process is being restarted. */
 function rssOf(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
   return Number(match?.[1] ?? Number.NaN) * 1_024;
 }
 const fdsOf = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+const orNaN = (read: () => number) => {
+  try {
+    return read();
+  } catch {
+    return Number.NaN;
+  }
+};
 const diskBytes = (path: string) =>
   Number(spawnSync("du", ["-sb", path], { encoding: "utf8" }).stdout.split("\t")[0]);
 /** Heap of the function pool's live environments (reported in the last 15 s), by role. */
@@ -186,9 +195,9 @@ function sample(): void {
     requestThreadHeapMiB: own.heapUsed / MiB,
     processorHeapMiB: poolHeap("processor") / MiB,
     bridgeHeapMiB: poolHeap("bridge") / MiB,
-    emulatorHostRssMiB: rssOf(emulators.endpoints.pid) / MiB,
+    emulatorHostRssMiB: orNaN(() => rssOf(emulators.endpoints.pid)) / MiB,
     pipelineProcessFds: fdsOf(process.pid),
-    emulatorHostFds: fdsOf(emulators.endpoints.pid),
+    emulatorHostFds: orNaN(() => fdsOf(emulators.endpoints.pid)),
     kinesisDiskMiB: diskBytes(join(dir, "kinesis")) / MiB,
     s3DiskMiB: diskBytes(join(dir, "s3")) / MiB,
   });
@@ -361,7 +370,7 @@ const memorySeries = [
 const windowSamples = samples.filter((s) => (s.minute ?? 0) >= MINUTES / 3);
 const growth = Object.fromEntries(
   memorySeries.map((name) => {
-    const values = windowSamples.map((s) => s[name] ?? Number.NaN);
+    const values = windowSamples.map((s) => s[name] ?? Number.NaN).filter(Number.isFinite);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     const first = mean(values.slice(0, 3));
     return [name, Number(((mean(values.slice(-3)) - first) / first).toFixed(3))];

@@ -211,7 +211,8 @@ export class S3DiskStore {
     const path = join(dir, JOURNAL);
     if (!(await stat(path).catch(() => undefined))) await this.#migrateSidecars(bucket);
     let lines = 0;
-    const input = createReadStream(path);
+    // Reads of 4 MiB: fewer round trips through the thread pool than the default 64 KiB.
+    const input = createReadStream(path, { highWaterMark: 4 * 1_024 * 1_024 });
     for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
       if (text === "") continue;
       let line: JournalLine;
