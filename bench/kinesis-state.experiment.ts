@@ -15,7 +15,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
-import { partitionKeyOf } from "../src/aws/shipper.ts";
+import { partitionKeyOf } from "../src/core/partition-keys.ts";
 import { type RunningEmulators, startEmulators } from "../src/local/emulators.ts";
 import { localClients } from "../src/local/pipeline.ts";
 import { machineNoise } from "./noise.ts";

@@ -5,8 +5,8 @@ import {
   PutRecordsCommand,
 } from "@aws-sdk/client-kinesis";
 import type { AwsClients } from "../src/aws/clients.ts";
-import { partitionKeyOf } from "../src/aws/shipper.ts";
 import { type Envelope, type EnvelopeSource, envelopeOf } from "../src/core/events.ts";
+import { partitionKeyOf } from "../src/core/partition-keys.ts";
 import { MarketSimulator } from "../src/core/simulator.ts";
 
 /**

@@ -13,6 +13,7 @@ const Context = z.object({
   stage: z.string().default("dev"),
   streamMode: z.enum(["on-demand", "provisioned"]).default("on-demand"),
   shardCount: z.coerce.number().int().min(1).max(500).optional(),
+  bridgeWindowSeconds: z.coerce.number().int().min(0).max(300).optional(),
   alertEmail: z.email().optional(),
   notifyUrl: z.url({ protocol: /^https$/ }).optional(),
   certificateArn: z.string().startsWith("arn:aws:acm:").optional(),
@@ -28,9 +29,12 @@ const context = readConfig(
       app.node.tryGetContext(key) === undefined ? [] : [[key, String(app.node.tryGetContext(key))]],
     ),
   ),
+  "CDK context (cdk.json or -c key=value)",
 );
 const spec = resourceSpec({
   stage: context.stage,
+  target: "aws",
+  ...(context.bridgeWindowSeconds !== undefined ? { bridgeWindowSeconds: context.bridgeWindowSeconds } : {}),
   ...(context.shardCount ? { shardCount: context.shardCount } : {}),
 });
 new TicklakeStack(app, spec.prefix, {

@@ -6,13 +6,14 @@
 import { Agent } from "node:http";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { GlueClient } from "@aws-sdk/client-glue";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
-export type Service = "kinesis" | "sqs" | "sns" | "s3";
+export type Service = "kinesis" | "sqs" | "sns" | "s3" | "glue";
 
 export interface ClientOptions {
   /** Overrides the region chain. */
@@ -28,7 +29,7 @@ export interface ClientOptions {
 /** Endpoints from the environment, the way the SDK names them. */
 export function endpointsFromEnv(env: NodeJS.ProcessEnv): Partial<Record<Service, string>> {
   const endpoints: Partial<Record<Service, string>> = {};
-  for (const service of ["kinesis", "sqs", "sns", "s3"] as const) {
+  for (const service of ["kinesis", "sqs", "sns", "s3", "glue"] as const) {
     const url = env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] ?? env.AWS_ENDPOINT_URL;
     if (url) endpoints[service] = url;
   }
@@ -46,6 +47,8 @@ export interface AwsClients {
   readonly sqs: SQSClient;
   readonly sns: SNSClient;
   readonly s3: S3Client;
+  /** The Glue Data Catalog: the table layer's catalog on AWS (DESIGN §9). */
+  readonly glue: GlueClient;
   /** For reading the deployed stack's outputs; always the real AWS endpoint. */
   readonly cloudformation: CloudFormationClient;
   /** Metrics of a deployed stack (`status --target aws`); never local. */
@@ -61,6 +64,7 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     sqs: SQSClient;
     sns: SNSClient;
     s3: S3Client;
+    glue: GlueClient;
     cloudformation: CloudFormationClient;
     cloudwatch: CloudWatchClient;
   }> = {};
@@ -124,6 +128,10 @@ export function createClients(options: ClientOptions = {}): AwsClients {
           : {}),
       });
       return made.s3;
+    },
+    get glue() {
+      made.glue ??= new GlueClient(common("glue"));
+      return made.glue;
     },
     get cloudwatch() {
       made.cloudwatch ??= new CloudWatchClient(awsOnly);

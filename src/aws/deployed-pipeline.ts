@@ -3,75 +3,12 @@
  * `ticklake up --target aws` only produces and observes. It watches the queues' depths and,
  * through a subscriber queue of its own on the topic, every manifest.
  */
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { sleep } from "../core/backoff.ts";
 import type { AwsClients, ClientOptions } from "./clients.ts";
-import { type NotificationTally, NotificationTap } from "./notifications.ts";
+import { NotificationTap } from "./notifications.ts";
 import { subscribeQueue } from "./object-sync.ts";
+import { type PipelineCounts, type PipelineView, pipelineCounts } from "./pipeline-view.ts";
 import type { StackOutputs } from "./stack-outputs.ts";
-
-export interface PipelineCounts {
-  /** Records through the bridge; unknown when the bridge runs in Lambda. */
-  bridged: number | undefined;
-  queued: number;
-  inFlight: number;
-  stored: number;
-  quarantined: number;
-  objects: number;
-  notifications: number;
-  dlq: number;
-}
-
-/** What `ticklake up` needs of a pipeline, local or deployed. */
-export interface PipelineView {
-  readonly clients: AwsClients;
-  /** How to build the same clients elsewhere (the shipper's worker thread). */
-  readonly clientOptions: ClientOptions;
-  readonly streamName: string;
-  readonly bucket: string;
-  /** The manifests the pipeline's own subscriber queue has received. */
-  readonly notifications: NotificationTap;
-  counts(): Promise<PipelineCounts>;
-  /** Waits until `produced` records are accounted for and the queue is empty. */
-  drain(timeoutMs: number, produced: number): Promise<boolean>;
-  stop(): Promise<void>;
-}
-
-export async function queueDepth(
-  clients: AwsClients,
-  queueUrl: string,
-): Promise<{ visible: number; inFlight: number }> {
-  const { Attributes = {} } = await clients.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }),
-  );
-  return {
-    visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
-  };
-}
-
-/** The counts both pipeline views report: queue and DLQ depths, and the manifests' tally. */
-export async function pipelineCounts(
-  clients: AwsClients,
-  urls: { queue: string; dlq: string },
-  tally: NotificationTally,
-  bridged: number | undefined,
-): Promise<PipelineCounts> {
-  const [queue, dlq] = await Promise.all([queueDepth(clients, urls.queue), queueDepth(clients, urls.dlq)]);
-  return {
-    bridged,
-    queued: queue.visible,
-    inFlight: queue.inFlight,
-    stored: tally.storedRecords,
-    quarantined: tally.quarantinedRecords,
-    objects: tally.objects,
-    notifications: tally.messages,
-    dlq: dlq.visible + dlq.inFlight,
-  };
-}
 
 export class DeployedPipeline implements PipelineView {
   readonly clients: AwsClients;

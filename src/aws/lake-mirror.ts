@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { LakeObjectError } from "./errors.ts";
 
 export interface MirrorResult {
   listed: number;
@@ -43,7 +44,8 @@ export async function countObjects(s3: S3Client, bucket: string, prefix = ""): P
 export function localPathOf(dir: string, key: string): string {
   const root = resolve(dir);
   const path = resolve(root, key);
-  if (!path.startsWith(root + sep)) throw new Error(`object key ${JSON.stringify(key)} would leave ${root}`);
+  if (!path.startsWith(root + sep))
+    throw new LakeObjectError(`object key ${JSON.stringify(key)} would leave ${root}`);
   return path;
 }
 
@@ -57,11 +59,11 @@ export async function downloadObject(
 ): Promise<number> {
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const bytes = await object.Body?.transformToByteArray();
-  if (!bytes) throw new Error(`s3://${bucket}/${key} has no body`);
+  if (!bytes) throw new LakeObjectError(`s3://${bucket}/${key} has no body`);
   if (expectedSha256) {
     const actual = createHash("sha256").update(bytes).digest("hex");
     if (actual !== expectedSha256) {
-      throw new Error(
+      throw new LakeObjectError(
         `s3://${bucket}/${key}: SHA-256 ${actual} does not match the manifest's ${expectedSha256}`,
       );
     }

@@ -15,6 +15,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { ObjectManifest } from "../core/planning.ts";
 import type { AwsClients } from "./clients.ts";
+import { SubscriptionError } from "./errors.ts";
 import { downloadObject, localPathOf, mirrorObjects } from "./lake-mirror.ts";
 
 export type ObjectKind = ObjectManifest["kind"];
@@ -57,12 +58,13 @@ export interface SubscriptionOptions {
 export async function subscribeQueue(options: SubscriptionOptions): Promise<string> {
   const { sqs, sns } = options.clients;
   const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: options.queueName }));
-  if (!queueUrl) throw new Error(`CreateQueue returned no URL for ${options.queueName}`);
+  if (!queueUrl) throw new SubscriptionError(`CreateQueue returned no URL for ${options.queueName}`);
   const { Attributes } = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
   );
   const queueArn = Attributes?.QueueArn;
-  if (!queueArn) throw new Error(`no ARN for queue ${options.queueName}`);
+  if (!queueArn)
+    throw new SubscriptionError(`GetQueueAttributes returned no ARN for queue ${options.queueName}`);
   await sqs.send(
     new SetQueueAttributesCommand({
       QueueUrl: queueUrl,
@@ -121,7 +123,8 @@ export class ObjectSync {
 
   /** Receives once and mirrors what arrived; returns how many manifests came. */
   async receiveOnce(): Promise<number> {
-    if (!this.#queueUrl) throw new Error("ObjectSync.start() first");
+    if (!this.#queueUrl)
+      throw new SubscriptionError("ObjectSync.receiveOnce() before start(): there is no queue yet");
     const { sqs, s3 } = this.#options.clients;
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({

@@ -11,17 +11,19 @@
  */
 import { Worker } from "node:worker_threads";
 import type { Envelope } from "../core/events.ts";
+import { checkPartitionKey, partitionKeyOf } from "../core/partition-keys.ts";
 import { JsonWriter, OutOfRoom, writeEnvelope } from "../core/serialize.ts";
+import { emptyShipperStats, type ShipperStats } from "../core/shipping.ts";
 import type { ClientOptions } from "./clients.ts";
+import { ShipperFullError, ShipperStoppedError } from "./errors.ts";
+import type { LogShipper, ShipperOptions } from "./shipper.ts";
 import {
-  checkPartitionKey,
-  emptyShipperStats,
-  type LogShipper,
-  partitionKeyOf,
-  ShipperFullError,
-  type ShipperOptions,
-  type ShipperStats,
-} from "./shipper.ts";
+  FRAME_HEADER_BYTES,
+  type FromShipperThread,
+  type ShipperThreadData,
+  type ShipperThreadReport,
+  type ToShipperThread,
+} from "./shipper-thread.ts";
 
 const ENTRY = new URL("./shipper-worker-entry.mjs", import.meta.url);
 
@@ -32,11 +34,6 @@ const HANDOVER_BYTES = 256 * 1024;
  * that was written a moment ago is cheaper than into fresh pages (bench/README.md).
  */
 const SPARE_BUFFERS = 4;
-/**
- * A record in a hand-over buffer: its partition key's length in bytes (u16 LE), its data's
- * length in bytes (u32 LE), the key, the data, both UTF-8.
- */
-export const FRAME_HEADER_BYTES = 6;
 
 export type WorkerShipperOptions = Omit<ShipperOptions, "kinesis"> & {
   /** How the worker builds its Kinesis client (endpoints, credentials, region). */
@@ -51,16 +48,11 @@ export type WorkerShipperOptions = Omit<ShipperOptions, "kinesis"> & {
    * offered to a 2-core machine, 40,000 to over 100,000 waited). @default 500_000
    */
   maxHandOverRecords?: number;
-};
-
-type Reply = {
-  type: string;
-  id?: number;
-  stats: ShipperStats;
-  buffered: number;
-  left?: number;
-  /** An emptied hand-over buffer, coming back ("emptied"). */
-  buffer?: ArrayBuffer;
+  /**
+   * The module the thread runs. Fault tests give one that wraps the real thread and ends it
+   * mid-run. @default shipper-worker-entry.mjs
+   */
+  threadEntry?: URL;
 };
 
 /** Key length (u16 LE) and data length (u32 LE) at the start of a frame. */
@@ -85,50 +77,83 @@ export class ShipperWorker implements LogShipper {
   readonly #spare: ArrayBuffer[] = [];
   #timer: NodeJS.Timeout | undefined;
   #nextId = 0;
-  readonly #waiting = new Map<number, (reply: Reply) => void>();
+  readonly #waiting = new Map<
+    number,
+    { resolve: (reply: FromShipperThread) => void; reject: (error: Error) => void }
+  >();
   #workerBuffered = 0;
   /** Handed over but not yet seen in the worker's stats. */
   #handedOver = 0;
   #queued = 0;
   /** Refused here, before the worker saw them. */
   #refused = 0;
+  /** Set once the thread has ended without being closed: every call after it fails with it. */
+  #stopped: ShipperStoppedError | undefined;
+  /** The thread answered `close`: its end is expected. */
+  #closed = false;
   stats: ShipperStats = emptyShipperStats();
 
   constructor(options: WorkerShipperOptions) {
-    const { clientOptions, handoverBatch, maxHandOverRecords, ...shipperOptions } = options;
+    const { clientOptions, handoverBatch, maxHandOverRecords, threadEntry, ...shipperOptions } = options;
     this.#handoverBatch = handoverBatch ?? 500;
     this.#maxHandOver = maxHandOverRecords ?? 500_000;
-    this.#worker = new Worker(ENTRY, { workerData: { clientOptions, shipperOptions } });
+    const workerData: ShipperThreadData = { clientOptions, shipperOptions };
+    this.#worker = new Worker(threadEntry ?? ENTRY, { workerData });
     this.#ready = new Promise((resolve, reject) => {
-      this.#worker.once("error", reject);
-      this.#worker.on("message", (reply: Reply) => {
-        if (reply.type === "emptied") {
-          const { buffer } = reply;
-          if (buffer?.byteLength === HANDOVER_BYTES && this.#spare.length < SPARE_BUFFERS)
-            this.#spare.push(buffer);
-          return;
-        }
-        if (reply.type === "ready") {
-          resolve();
-          return;
-        }
-        this.#update(reply);
-        if (reply.id !== undefined) {
-          this.#waiting.get(reply.id)?.(reply);
-          this.#waiting.delete(reply.id);
-        }
+      this.#worker.on("message", (message: FromShipperThread) => {
+        if (message.type === "ready") resolve();
+        else this.#receive(message);
       });
+      // At any time, not only while starting: a thread that dies later would otherwise leave
+      // flush() and close() waiting forever and ship() accepting into nowhere.
+      this.#worker.on("error", (error) => reject(this.#stop(`failed: ${error.message}`, error)));
+      this.#worker.on("exit", (code) => reject(this.#stop(`exited with code ${code}`)));
     });
     this.#ready.catch(() => {});
   }
 
-  #update(reply: Reply): void {
+  #receive(message: Exclude<FromShipperThread, { type: "ready" }>): void {
+    if (message.type === "emptied") {
+      if (message.buffer.byteLength === HANDOVER_BYTES && this.#spare.length < SPARE_BUFFERS)
+        this.#spare.push(message.buffer);
+      return;
+    }
+    this.#update(message);
+    if (message.type === "closed") this.#closed = true;
+    if (message.type === "flushed" || message.type === "closed") {
+      this.#waiting.get(message.id)?.resolve(message);
+      this.#waiting.delete(message.id);
+    }
+  }
+
+  #update(report: ShipperThreadReport): void {
     this.#handedOver = Math.max(
       0,
-      this.#queued - this.#pendingCount - reply.stats.queued - reply.stats.refused,
+      this.#queued - this.#pendingCount - report.stats.queued - report.stats.refused,
     );
-    this.stats = { ...reply.stats, queued: this.#queued, refused: reply.stats.refused + this.#refused };
-    this.#workerBuffered = reply.buffered;
+    this.stats = { ...report.stats, queued: this.#queued, refused: report.stats.refused + this.#refused };
+    this.#workerBuffered = report.buffered;
+  }
+
+  /**
+   * The thread ended without being closed. What never reached its shipper is lost, and counted
+   * as dropped; what it held is in its spool (sent at the next start) or lost with it. Every
+   * waiting and later call fails with the error returned.
+   */
+  #stop(reason: string, cause?: Error): ShipperStoppedError {
+    if (this.#stopped || this.#closed) return this.#stopped ?? new ShipperStoppedError("log shipper closed");
+    clearTimeout(this.#timer);
+    const lost = this.#pendingCount + this.#handedOver;
+    this.#pendingCount = 0;
+    this.#handedOver = 0;
+    this.stats = { ...this.stats, dropped: this.stats.dropped + lost };
+    this.#stopped = new ShipperStoppedError(
+      `the log shipper's thread ${reason}: ${lost} records it had not yet taken are lost, and of the ${this.#workerBuffered} it held unacknowledged, those in its spool are sent at the next start`,
+      cause ? { cause } : undefined,
+    );
+    for (const { reject } of this.#waiting.values()) reject(this.#stopped);
+    this.#waiting.clear();
+    return this.#stopped;
   }
 
   /** Records accepted and not yet acknowledged by Kinesis, here or in the worker. */
@@ -140,18 +165,23 @@ export class ShipperWorker implements LogShipper {
     this.#write(partitionKeyOf(envelope), envelope);
   }
 
-  shipRaw(text: string, partitionKey: string): void {
-    this.#write(partitionKey, text);
+  shipRaw(record: string | Buffer, partitionKey: string): void {
+    this.#write(partitionKey, record);
   }
 
-  /** Frames a record into the pending buffer: its key, then the envelope's JSON or the text. */
-  #write(partitionKey: string, record: Envelope | string): void {
+  #refuse(error: ShipperFullError | ShipperStoppedError): never {
+    this.#refused++;
+    this.stats.refused++;
+    throw error;
+  }
+
+  /** Frames a record into the pending buffer: its key, then the envelope's JSON or the raw record. */
+  #write(partitionKey: string, record: Envelope | string | Buffer): void {
     checkPartitionKey(partitionKey);
-    if (this.#pendingCount + this.#handedOver >= this.#maxHandOver) {
-      this.#refused++;
-      this.stats.refused++;
-      throw new ShipperFullError("hand-over to its thread");
-    }
+    if (this.#stopped) this.#refuse(this.#stopped);
+    if (this.#closed) this.#refuse(new ShipperStoppedError("the log shipper is closed"));
+    if (this.#pendingCount + this.#handedOver >= this.#maxHandOver)
+      this.#refuse(new ShipperFullError("hand-over to its thread"));
     for (;;) {
       const out = this.#pending;
       const start = out.at;
@@ -160,10 +190,12 @@ export class ShipperWorker implements LogShipper {
         out.utf8(partitionKey);
         const keyEnd = out.at;
         if (typeof record === "string") out.utf8(record);
+        else if (Buffer.isBuffer(record)) out.raw(record);
         else writeEnvelope(out, record);
         frameHeader(out.bytes, start, keyEnd - start - FRAME_HEADER_BYTES, out.at - keyEnd);
         break;
       } catch (error) {
+        // Nothing of a record that failed stays in the buffer: the records before it are whole.
         out.at = start;
         if (!(error instanceof OutOfRoom)) throw error;
         // Full: hand over what it holds; a record larger than a whole buffer gets a larger one.
@@ -181,34 +213,50 @@ export class ShipperWorker implements LogShipper {
   #handover(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#pendingCount === 0) return;
+    if (this.#pendingCount === 0 || this.#stopped) return;
     const { bytes, at } = this.#pending;
     const buffer = bytes.buffer as ArrayBuffer;
-    this.#worker.postMessage({ type: "records", buffer, length: at }, [buffer]);
+    this.#post({ type: "records", buffer, length: at }, [buffer]);
     this.#handedOver += this.#pendingCount;
     const spare = this.#spare.pop();
     this.#pending = new JsonWriter(spare ? Buffer.from(spare) : Buffer.allocUnsafeSlow(HANDOVER_BYTES));
     this.#pendingCount = 0;
   }
 
-  async #request(message: Record<string, unknown>): Promise<Reply> {
+  #post(message: ToShipperThread, transfer?: ArrayBuffer[]): void {
+    this.#worker.postMessage(message, transfer);
+  }
+
+  async #request(
+    message: { type: "flush" } | { type: "close"; timeoutMs: number },
+  ): Promise<FromShipperThread> {
     await this.#ready;
+    if (this.#stopped) throw this.#stopped;
+    if (this.#closed) throw new ShipperStoppedError("the log shipper is closed");
     this.#handover();
     const id = this.#nextId++;
-    const reply = new Promise<Reply>((resolve) => this.#waiting.set(id, resolve));
-    this.#worker.postMessage({ ...message, id });
+    const reply = new Promise<FromShipperThread>((resolve, reject) =>
+      this.#waiting.set(id, { resolve, reject }),
+    );
+    this.#post({ ...message, id });
     return reply;
   }
 
-  /** Resolves once every record shipped so far is acknowledged by Kinesis. */
+  /**
+   * Resolves once every record shipped so far is acknowledged by Kinesis; rejects with
+   * ShipperStoppedError if the thread has ended.
+   */
   async flush(): Promise<void> {
     await this.#request({ type: "flush" });
   }
 
-  /** Flushes for at most `timeoutMs`, spools the rest, stops the worker; returns what is left. */
+  /**
+   * Flushes for at most `timeoutMs`, spools the rest, stops the worker; returns what is left.
+   * Rejects with ShipperStoppedError if the thread has ended.
+   */
   async close(timeoutMs = 10_000): Promise<number> {
     const reply = await this.#request({ type: "close", timeoutMs });
     await this.#worker.terminate();
-    return reply.left ?? 0;
+    return reply.type === "closed" ? reply.left : 0;
   }
 }

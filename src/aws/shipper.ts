@@ -17,131 +17,45 @@
  *   invisible here.
  */
 import { createHash } from "node:crypto";
-import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";
-import { aggregate, aggregatedSize } from "../core/aggregation.ts";
+import { type KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
-import { TicklakeError } from "../core/errors.ts";
 import type { Envelope } from "../core/events.ts";
+import { checkPartitionKey, partitionKeyOf } from "../core/partition-keys.ts";
 import { envelopeBytes } from "../core/serialize.ts";
+import {
+  emptyShipperStats,
+  fullCall,
+  planCall,
+  type ShipperStats,
+  type ShippingPolicy,
+  shippingPolicy,
+} from "../core/shipping.ts";
+import { ShipperFullError } from "./errors.ts";
 import { DiskSpool, type SpooledRecord } from "./spool.ts";
 import { type ShardStart, shardIds, shardPages, userRecords } from "./stream-reader.ts";
 
-export class ShipperFullError extends TicklakeError {
-  constructor(where: string) {
-    super("SHIPPER_FULL", `log shipper ${where} is full; record refused (see the shipper's alarms)`);
-  }
-}
-
-const MAX_RECORDS_PER_CALL = 500;
-/** User records that make an aggregated call worth sending without waiting for more. */
-const FULL_AGGREGATED_CALL = 4_000;
-const MAX_BYTES_PER_CALL = 5 * 1024 * 1024;
-
-export interface ShipperOptions {
+export type ShipperOptions = Partial<ShippingPolicy> & {
   kinesis: KinesisClient;
   streamName: string;
-  /**
-   * How long records wait for a full call before they are sent anyway (the KPL's
-   * RecordMaxBufferedTime). Calls go out at once while a full call's worth is waiting, the
-   * spool holds a backlog, or `flush()` waits. @default 100
-   */
-  flushIntervalMs?: number;
-  /** Records held in memory; more go to the spool. @default 50_000 */
-  maxBufferedRecords?: number;
   /** Folder of the disk spool; without one, a full memory buffer refuses records. */
   spoolDir?: string;
-  /** @default 1 GiB */
-  maxSpoolBytes?: number;
-  /**
-   * Aggregate records per partition key (KPL format). Without it, a partial failure can
-   * reorder a key's records within a call. @default true
-   */
-  aggregate?: boolean;
-  /** Largest aggregated record; the KPL's default is 51,200. @default 51_200 */
-  maxAggregateBytes?: number;
-}
-
-export interface ShipperStats {
-  /** Accepted by `ship`. */
-  queued: number;
-  /** User records acknowledged by Kinesis. */
-  sent: number;
-  /** User-record attempts that failed and were retried. */
-  retried: number;
-  /** Records written to the disk spool. */
-  spooled: number;
-  /** Refused by `ship` because memory (without spool) or the spool was full. */
-  refused: number;
-  /** Accepted records lost: stays 0. */
-  dropped: number;
-  putRecordsCalls: number;
-  /** Kinesis records put (aggregates count once). */
-  kinesisRecords: number;
-  bytesSent: number;
-  /** Records of calls with an unknown outcome that were found stored, so not sent again. */
-  foundStored: number;
-}
-
-export function emptyShipperStats(): ShipperStats {
-  return {
-    queued: 0,
-    sent: 0,
-    retried: 0,
-    spooled: 0,
-    refused: 0,
-    dropped: 0,
-    putRecordsCalls: 0,
-    kinesisRecords: 0,
-    bytesSent: 0,
-    foundStored: 0,
-  };
-}
-
-/** Kinesis takes partition keys of 1 to 256 characters. */
-const MAX_PARTITION_KEY_LENGTH = 256;
-
-export function checkPartitionKey(partitionKey: string): void {
-  if (partitionKey.length === 0 || partitionKey.length > MAX_PARTITION_KEY_LENGTH)
-    throw new RangeError(
-      `partitionKey must be 1 to ${MAX_PARTITION_KEY_LENGTH} characters (got ${partitionKey.length}: "${partitionKey.slice(0, 40)}${partitionKey.length > 40 ? "…" : ""}")`,
-    );
-}
-
-/** The instrument a record is about: records of one instrument stay in order on one shard. */
-export function partitionKeyOf(envelope: Envelope): string {
-  switch (envelope.type) {
-    case "fx.quote":
-      return envelope.data.pair;
-    case "stock.quote":
-      return envelope.data.symbol;
-    case "news.article":
-      return envelope.data.symbols[0] ?? envelope.data.articleId;
-    case "http.request":
-      return requestLogKey(envelope.data.requestId);
-  }
-}
-
-/** Partition keys the request log spreads over. */
-export const REQUEST_LOG_KEYS = 16;
-
-/**
- * Request logs have no instrument and need no order among themselves: they spread over
- * REQUEST_LOG_KEYS keys by a hash of the request id, so that each key's records aggregate
- * (a key per request would put every request log in a Kinesis record of its own).
- */
-export function requestLogKey(requestId: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < requestId.length; i++) hash = Math.imul(hash ^ requestId.charCodeAt(i), 0x01000193);
-  return `http-${(hash >>> 0) % REQUEST_LOG_KEYS}`;
-}
+};
 
 /** What a producer needs of a shipper: KinesisShipper here, or ShipperWorker on a thread. */
 export interface LogShipper {
+  /** Accepts an envelope for delivery, or throws a ShipperRefusal. */
   ship(envelope: Envelope): void;
-  shipRaw(text: string, partitionKey: string): void;
+  /**
+   * Accepts a raw record, text or its UTF-8 bytes, as it is (`ticklake send` must be able to
+   * send bad records too), or throws a ShipperRefusal.
+   */
+  shipRaw(record: string | Buffer, partitionKey: string): void;
   readonly stats: ShipperStats;
+  /** Records accepted and not yet acknowledged by Kinesis. */
   readonly buffered: number;
+  /** Resolves once every record accepted so far is acknowledged by Kinesis. */
   flush(): Promise<void>;
+  /** Flushes for at most `timeoutMs`, keeps what is left for the next start; returns its count. */
   close(timeoutMs?: number): Promise<number>;
 }
 
@@ -161,15 +75,10 @@ const ARRIVAL_CLOCK_SKEW_MS = 60_000;
 
 const contentKey = (data: Uint8Array) => createHash("sha1").update(data).digest("base64");
 
-interface Batch {
-  entries: PutRecordsRequestEntry[];
-  /** The user records of each entry, in order. */
-  members: SpooledRecord[][];
-  taken: number;
-}
-
 export class KinesisShipper implements LogShipper {
-  readonly #options: ShipperOptions;
+  readonly #kinesis: KinesisClient;
+  readonly #streamName: string;
+  readonly #policy: ShippingPolicy;
   readonly #spool: DiskSpool | undefined;
   #memory: SpooledRecord[] = [];
   /** Segments read into memory whose records are not all acknowledged yet. */
@@ -185,20 +94,17 @@ export class KinesisShipper implements LogShipper {
   #flushing = 0;
   /** Records in memory that make a call worth sending at once. */
   readonly #fullCall: number;
-  /** How long records wait for a full call (`flushIntervalMs`). */
-  readonly #flushIntervalMs: number;
   /** Records of a call whose outcome is unknown, and when that call began. */
   #unsure: { records: Set<SpooledRecord>; sinceMs: number } | undefined;
   readonly stats: ShipperStats = emptyShipperStats();
 
   constructor(options: ShipperOptions) {
-    this.#options = options;
-    // Aggregated, a call holds up to 5 MiB; some thousands of ~250-byte records fill it well.
-    this.#fullCall = (options.aggregate ?? true) ? FULL_AGGREGATED_CALL : MAX_RECORDS_PER_CALL;
-    this.#flushIntervalMs = options.flushIntervalMs ?? 100;
-    this.#spool = options.spoolDir
-      ? new DiskSpool(options.spoolDir, options.maxSpoolBytes ?? 1024 ** 3)
-      : undefined;
+    const { kinesis, streamName, spoolDir, ...policy } = options;
+    this.#kinesis = kinesis;
+    this.#streamName = streamName;
+    this.#policy = shippingPolicy(policy);
+    this.#fullCall = fullCall(this.#policy);
+    this.#spool = spoolDir ? new DiskSpool(spoolDir, this.#policy.maxSpoolBytes) : undefined;
     if (this.#spool && this.#spool.records > 0) this.#kick();
   }
 
@@ -212,21 +118,18 @@ export class KinesisShipper implements LogShipper {
     this.shipRaw(envelopeBytes(envelope), partitionKeyOf(envelope));
   }
 
-  /**
-   * Accepts a raw record, text or its UTF-8 bytes (`ticklake send` must be able to send bad
-   * records too). Bytes are kept as they are, not copied.
-   */
-  shipRaw(text: string | Buffer, partitionKey: string): void {
+  /** Accepts a raw record, or throws ShipperFullError. Bytes are kept as they are, not copied. */
+  shipRaw(record: string | Buffer, partitionKey: string): void {
     checkPartitionKey(partitionKey);
-    const data = typeof text === "string" ? Buffer.from(text) : text;
+    const data = typeof record === "string" ? Buffer.from(record) : record;
     // While any record is on disk (read back or not), newer ones queue behind it there, so
     // memory holds either records that never touched the disk or one segment's: order is kept.
     const toDisk =
       (this.#spool !== undefined && !this.#spool.isEmpty) ||
-      this.#memory.length >= (this.#options.maxBufferedRecords ?? 50_000);
+      this.#memory.length >= this.#policy.maxBufferedRecords;
     if (!toDisk) {
       this.#memory.push({ key: partitionKey, data });
-    } else if (this.#spool?.hasRoomFor(data.length * 1.4 + partitionKey.length + 16)) {
+    } else if (this.#spool?.hasRoomFor(partitionKey, data.length)) {
       this.#spool.append(partitionKey, data);
       this.stats.spooled++;
     } else {
@@ -235,7 +138,7 @@ export class KinesisShipper implements LogShipper {
     }
     this.stats.queued++;
     if (this.#memory.length >= this.#fullCall) this.#kick();
-    else this.#timer ??= setTimeout(() => this.#kick(), this.#flushIntervalMs);
+    else this.#timer ??= setTimeout(() => this.#kick(), this.#policy.flushIntervalMs);
   }
 
   #kick(): void {
@@ -245,7 +148,7 @@ export class KinesisShipper implements LogShipper {
       this.#sending = undefined;
       // Through a timer, not at once: a drain that could not progress must not spin. Records
       // left for want of a full call wait out the flush interval.
-      const wait = this.#eager() ? 10 : this.#flushIntervalMs;
+      const wait = this.#eager() ? 10 : this.#policy.flushIntervalMs;
       if (this.buffered > 0 && !this.#closed) this.#timer ??= setTimeout(() => this.#kick(), wait);
     });
   }
@@ -256,46 +159,6 @@ export class KinesisShipper implements LogShipper {
    */
   #eager(): boolean {
     return this.#memory.length >= this.#fullCall || (this.#spool?.records ?? 0) > 0 || this.#flushing > 0;
-  }
-
-  /** Takes the next call's worth of records off the front of memory, aggregated per key. */
-  #take(): Batch {
-    const aggregateOn = this.#options.aggregate ?? true;
-    const maxAggregate = this.#options.maxAggregateBytes ?? 51_200;
-    const groups = new Map<string, { members: SpooledRecord[]; bytes: number }>();
-    let callBytes = 0;
-    let taken = 0;
-    for (const record of this.#memory) {
-      const size = aggregateOn
-        ? aggregatedSize({ partitionKey: record.key, data: record.data })
-        : record.data.length;
-      // The call stops at the first record that does not fit; nothing is taken out of order.
-      if (taken > 0 && callBytes + size + record.key.length > MAX_BYTES_PER_CALL - 64 * 1024) break;
-      const group = aggregateOn ? groups.get(record.key) : undefined;
-      // A key gets one Kinesis record per call, so a partial failure cannot reorder its records.
-      if (group) {
-        if (group.bytes + size > maxAggregate) break;
-        group.members.push(record);
-        group.bytes += size;
-      } else {
-        if (groups.size >= MAX_RECORDS_PER_CALL) break;
-        groups.set(aggregateOn ? record.key : String(taken), { members: [record], bytes: size + 64 });
-      }
-      callBytes += size + record.key.length;
-      taken++;
-    }
-    const members = [...groups.values()].map((group) => group.members);
-    const entries = members.map((group) => {
-      const first = group[0] as SpooledRecord;
-      return {
-        PartitionKey: first.key,
-        Data:
-          group.length === 1 && !aggregateOn
-            ? first.data
-            : aggregate(group.map((r) => ({ partitionKey: r.key, data: r.data }))),
-      };
-    });
-    return { entries, members, taken };
   }
 
   #refill(): void {
@@ -334,29 +197,31 @@ export class KinesisShipper implements LogShipper {
         }
         if (this.#memory.length === 0) continue;
       }
-      const batch = this.#take();
-      this.#memory.splice(0, batch.taken);
-      this.#inFlight = batch.taken;
+      const call = planCall(this.#memory, this.#policy);
+      this.#memory.splice(0, call.taken);
+      this.#inFlight = call.taken;
       const failed: SpooledRecord[] = [];
       const startedAt = Date.now();
       try {
-        const result = await this.#options.kinesis.send(
-          new PutRecordsCommand({ StreamName: this.#options.streamName, Records: batch.entries }),
+        const result = await this.#kinesis.send(
+          new PutRecordsCommand({
+            StreamName: this.#streamName,
+            Records: call.entries.map((entry) => ({ PartitionKey: entry.partitionKey, Data: entry.data })),
+          }),
         );
         this.stats.putRecordsCalls++;
-        batch.entries.forEach((entry, index) => {
-          const members = batch.members[index] ?? [];
+        call.entries.forEach((entry, index) => {
           if (result.Records?.[index]?.ErrorCode !== undefined) {
-            failed.push(...members);
+            failed.push(...entry.members);
             return;
           }
-          this.stats.sent += members.length;
+          this.stats.sent += entry.members.length;
           this.stats.kinesisRecords++;
-          this.stats.bytesSent += entry.Data?.byteLength ?? 0;
-          this.#acknowledge(members);
+          this.stats.bytesSent += entry.data.byteLength;
+          this.#acknowledge(entry.members);
         });
       } catch (error) {
-        for (const members of batch.members) failed.push(...members);
+        for (const entry of call.entries) failed.push(...entry.members);
         if (outcomeUnknown(error)) this.#markUnsure(failed, startedAt);
       }
       this.#inFlight = 0;
@@ -365,7 +230,7 @@ export class KinesisShipper implements LogShipper {
         this.stats.retried += failed.length;
         this.#memory.unshift(...failed);
         // Backoff grows only while whole calls fail; partial throttling backs off briefly.
-        const wholeCallFailed = failed.length === batch.taken;
+        const wholeCallFailed = failed.length === call.taken;
         this.#failures = wholeCallFailed ? this.#failures + 1 : 0;
         await sleep(fullJitterDelay(Math.max(1, this.#failures), 50, 2_000));
       } else {
@@ -396,7 +261,8 @@ export class KinesisShipper implements LogShipper {
       if (same) same.push(record);
       else byContent.set(key, [record]);
     }
-    const { kinesis, streamName } = this.#options;
+    const kinesis = this.#kinesis;
+    const streamName = this.#streamName;
     const found = new Set<SpooledRecord>();
     const start: ShardStart = {
       ShardIteratorType: "AT_TIMESTAMP",

@@ -24,6 +24,19 @@ export interface SpooledRecord {
 }
 
 const SEGMENT_BYTES = 8 * 1024 * 1024;
+
+/** Base64 writes 4 bytes for every 3, rounded up to whole groups: 1.4 bounds the growth. */
+const BASE64_GROWTH = 1.4;
+/** A line's own bytes: `{"k":"","d":""}` and its newline. */
+const LINE_FRAMING_BYTES = 16;
+
+/**
+ * Bytes a record's line takes in a segment, `{"k":KEY,"d":BASE64}\n`, estimated without
+ * encoding it: what the spool's capacity is checked with before a record is taken.
+ */
+export function spooledLineBytes(key: string, dataBytes: number): number {
+  return dataBytes * BASE64_GROWTH + key.length + LINE_FRAMING_BYTES;
+}
 const nameOf = (n: number) => `segment-${String(n).padStart(12, "0")}.ndjson`;
 const numberOf = (name: string) => Number(/^segment-(\d{12})\.ndjson$/.exec(name)?.[1] ?? Number.NaN);
 
@@ -72,8 +85,9 @@ export class DiskSpool {
     return this.#bytes;
   }
 
-  hasRoomFor(bytes: number): boolean {
-    return this.#bytes + bytes <= this.#maxBytes;
+  /** Whether a record of `key` and `dataBytes` fits: its line, estimated (spooledLineBytes). */
+  hasRoomFor(key: string, dataBytes: number): boolean {
+    return this.#bytes + spooledLineBytes(key, dataBytes) <= this.#maxBytes;
   }
 
   /** Queues a record for the tail segment; `sync()` writes what is queued. */

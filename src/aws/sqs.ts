@@ -6,17 +6,11 @@ import {
 } from "@aws-sdk/client-sqs";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
 import type { PackedMessage } from "../core/packing.ts";
+import { SqsSendError } from "./errors.ts";
 
 /** SendMessageBatch takes at most 10 entries and 1 MiB in all. */
 const MAX_BATCH_ENTRIES = 10;
 const MAX_BATCH_BYTES = 1_048_576;
-
-export class SqsSendError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "SqsSendError";
-  }
-}
 
 /**
  * Room kept in every message for its attributes, which SQS counts in the message's size:

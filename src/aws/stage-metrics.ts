@@ -8,6 +8,7 @@ import {
   GetMetricDataCommand,
   type MetricDataQuery,
 } from "@aws-sdk/client-cloudwatch";
+import { BRIDGE_METRICS, functionServiceName, PROCESSOR_METRICS } from "../core/metrics.ts";
 
 export interface StageMetricsScope {
   /** The stack's metric namespace and name prefix, e.g. `ticklake-dev`. */
@@ -42,26 +43,26 @@ const STAGES: Array<{
   {
     id: "bridged",
     namespace: (p) => p,
-    metric: "RecordsBridged",
-    dimensions: (s) => ({ service: `${s.prefix}-bridge` }),
+    metric: BRIDGE_METRICS.recordsBridged,
+    dimensions: (s) => ({ service: functionServiceName(s.prefix, "bridge") }),
   },
   {
     id: "stored",
     namespace: (p) => p,
-    metric: "RecordsStored",
-    dimensions: (s) => ({ service: `${s.prefix}-processor` }),
+    metric: PROCESSOR_METRICS.recordsStored,
+    dimensions: (s) => ({ service: functionServiceName(s.prefix, "processor") }),
   },
   {
     id: "quarantined",
     namespace: (p) => p,
-    metric: "RecordsQuarantined",
-    dimensions: (s) => ({ service: `${s.prefix}-processor` }),
+    metric: PROCESSOR_METRICS.recordsQuarantined,
+    dimensions: (s) => ({ service: functionServiceName(s.prefix, "processor") }),
   },
   {
     id: "objectsWritten",
     namespace: (p) => p,
-    metric: "ObjectsWritten",
-    dimensions: (s) => ({ service: `${s.prefix}-processor` }),
+    metric: PROCESSOR_METRICS.objectsWritten,
+    dimensions: (s) => ({ service: functionServiceName(s.prefix, "processor") }),
   },
   {
     id: "notifications",

@@ -1,6 +1,11 @@
-/** Validation of command-line options: errors name the option, the value and what is allowed. */
+/**
+ * Command-line options: the ones several commands share, and their validation. Errors name the
+ * option, the value and what is allowed.
+ */
+import { Option } from "@commander-js/extra-typings";
 import { z } from "zod";
 import { ConfigError } from "../core/errors.ts";
+import { resourceSpec } from "../core/spec.ts";
 
 export function option<T>(name: string, value: unknown, schema: z.ZodType<T>, allowed: string): T {
   const result = schema.safeParse(value);
@@ -8,6 +13,14 @@ export function option<T>(name: string, value: unknown, schema: z.ZodType<T>, al
     throw new ConfigError(`--${name} must be ${allowed} (got ${JSON.stringify(value)})`);
   }
   return result.data;
+}
+
+/**
+ * A commander argument parser from a schema: the option's value arrives parsed and typed, and
+ * a bad one stops the command with a ConfigError (exit code 2).
+ */
+export function parsed<T>(name: string, schema: z.ZodType<T>, allowed: string): (value: string) => T {
+  return (value) => option(name, value, schema, allowed);
 }
 
 export const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -36,3 +49,17 @@ export function instant(name: string, value: unknown, nowMs = Date.now()): numbe
   }
   return ms;
 }
+
+/** `--target`: where the pipeline runs. */
+export const targetOption = () =>
+  new Option("--target <target>", "where the pipeline runs").choices(TARGETS).default("local");
+
+/** The stack of stage `dev`, which `--target aws` commands read by default. */
+export const DEFAULT_STACK = resourceSpec({ stage: "dev" }).prefix;
+
+/** `--stack`: with --target aws, the deployed stack whose outputs name the resources. */
+export const stackOption = () =>
+  new Option(
+    "--stack <name>",
+    "with --target aws: the deployed stack whose outputs name the resources",
+  ).default(DEFAULT_STACK);

@@ -9,11 +9,11 @@ export interface Progress {
   stop(): void;
 }
 
-/** A bar of `total` steps labelled `label`; `detail` is shown after the count. */
-export function progressBar(label: string, total: number): Progress {
+/** A bar of `total` steps labelled `label` on `stream`; `detail` is shown after the count. */
+export function progressBar(label: string, total: number, stream: NodeJS.WritableStream): Progress {
   const bar = new SingleBar(
     {
-      stream: process.stderr,
+      stream,
       format: `${label} [{bar}] {percentage}% | {detail}`,
       hideCursor: true,
       clearOnComplete: true,

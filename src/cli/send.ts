@@ -3,13 +3,16 @@
  * not, so the pipeline can be tested by hand (bad lines must end up in quarantine).
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { constants, createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
+import { DescribeStreamSummaryCommand } from "@aws-sdk/client-kinesis";
 import type { AwsClients } from "../aws/clients.ts";
-import { KinesisShipper, partitionKeyOf } from "../aws/shipper.ts";
+import { KinesisShipper } from "../aws/shipper.ts";
 import { ConfigError } from "../core/errors.ts";
 import { Envelope } from "../core/events.ts";
+import { partitionKeyOf } from "../core/partition-keys.ts";
+import { PreconditionError } from "./errors.ts";
 
 export interface SendResult {
   lines: number;
@@ -63,19 +66,34 @@ async function* linesOf(file: string): AsyncGenerator<string> {
   }
 }
 
+/** FILE is `-` (stdin) or a file this process can read; otherwise a ConfigError says so. */
+export async function checkReadable(file: string): Promise<void> {
+  if (file === "-") return;
+  await access(file, constants.R_OK).catch(() => {
+    throw new ConfigError(
+      `FILE must be a readable file of newline-delimited records, or - for stdin (got "${file}")`,
+    );
+  });
+}
+
 export async function send(
   clients: AwsClients,
   streamName: string,
   file: string,
   options: { retime?: boolean } = {},
 ): Promise<SendResult> {
-  if (file !== "-") {
-    await access(file).catch(() => {
-      throw new ConfigError(
-        `FILE must be a readable file of newline-delimited records, or - for stdin (got "${file}")`,
-      );
-    });
-  }
+  await checkReadable(file);
+  // The shipper retries an unreachable stream for ever: ask once first, so that a wrong
+  // endpoint or stream name fails at once and says so.
+  await clients.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName })).catch((error) => {
+    if ((error as Error).name !== "ResourceNotFoundException") throw error;
+    throw new PreconditionError(
+      `no stream named ${streamName}: is the pipeline provisioned (\`ticklake provision\`)?`,
+      {
+        cause: error,
+      },
+    );
+  });
   const shipper = new KinesisShipper({ kinesis: clients.shippingKinesis, streamName });
   const result: SendResult = { lines: 0, sent: 0, invalid: 0 };
   let lines: AsyncIterable<string> | Iterable<string> = linesOf(file);

@@ -2,8 +2,9 @@
  * `ticklake status`: the pipeline's stages at a glance, from another terminal — queue depths,
  * the DLQ, notifications waiting, and (locally) objects in the lake and quarantine.
  */
-import { queueDepth } from "../aws/deployed-pipeline.ts";
+
 import { countObjects } from "../aws/lake-mirror.ts";
+import { queueDepth } from "../aws/pipeline-view.ts";
 import type { StageTotals } from "../aws/stage-metrics.ts";
 import { LAKE_PREFIX, QUARANTINE_PREFIX } from "../core/layout.ts";
 import type { PipelineSnapshot } from "../dashboard/monitor.ts";

@@ -6,16 +6,18 @@ import { CreateTopicCommand } from "@aws-sdk/client-sns";
 import { GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import { type AwsClients, createClients } from "../aws/clients.ts";
 import { readStackOutputs } from "../aws/stack-outputs.ts";
-import { ConfigError } from "../core/errors.ts";
 import { resourceSpec } from "../core/spec.ts";
 import { startEmulators } from "../local/emulators.ts";
 import { localClients } from "../local/pipeline.ts";
 import { type Endpoints, readEndpoints } from "../local/state.ts";
+import { PreconditionError } from "./errors.ts";
 import type { Target } from "./options.ts";
 
 export interface TargetOptions {
   target: Target;
   stateDir: string;
+  /** Where LOCALSTACK_ENDPOINT and AWS_REGION are read. */
+  env: NodeJS.ProcessEnv;
   /** Locally: start the emulators for this command when no pipeline is running. */
   startIfStopped?: boolean;
   /** With --target aws: the deployed stack whose outputs name the resources. */
@@ -27,14 +29,14 @@ export interface TargetOptions {
 }
 
 /** LocalStack's single endpoint (LOCALSTACK_ENDPOINT, default http://localhost:4566) for every service. */
-export function localstackEndpoints(): Endpoints {
-  const endpoint = process.env.LOCALSTACK_ENDPOINT ?? "http://localhost:4566";
+export function localstackEndpoints(env: NodeJS.ProcessEnv = process.env): Endpoints {
+  const endpoint = env.LOCALSTACK_ENDPOINT ?? "http://localhost:4566";
   return {
     kinesis: endpoint,
     sqs: endpoint,
     sns: endpoint,
     s3: endpoint,
-    region: process.env.AWS_REGION ?? "us-east-1",
+    region: env.AWS_REGION ?? "us-east-1",
     pid: 0,
   };
 }
@@ -84,7 +86,7 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
   let clients: AwsClients;
   let stopEmulators = async () => {};
   if (options.target === "localstack") {
-    clients = localClients(localstackEndpoints());
+    clients = localClients(localstackEndpoints(options.env));
   } else {
     const endpoints = await readEndpoints(options.stateDir).catch(() => undefined);
     if (endpoints && isRunning(endpoints.pid)) {
@@ -94,8 +96,8 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
       clients = localClients(emulators.endpoints);
       stopEmulators = () => emulators.stop();
     } else {
-      throw new ConfigError(
-        `no local pipeline is running for ${options.stateDir}: start it with \`npm start\` first`,
+      throw new PreconditionError(
+        `no local pipeline is running for ${options.stateDir}: start it with \`npm start\` first (or pass the --state-dir it runs with)`,
       );
     }
   }
@@ -112,7 +114,7 @@ export async function resolveTarget(options: TargetOptions): Promise<ResolvedTar
     queueUrls: async () => {
       const url = async (name: string) => {
         const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-        if (!QueueUrl) throw new ConfigError(`no queue named ${name}: is the pipeline running?`);
+        if (!QueueUrl) throw new PreconditionError(`no queue named ${name}: is the pipeline running?`);
         return QueueUrl;
       };
       return { queue: await url(spec.queue.name), dlq: await url(spec.queue.dlqName) };

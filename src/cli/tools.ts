@@ -24,9 +24,10 @@ export function runAttached(
   });
 }
 
-export async function runBenches(names: readonly Bench[]): Promise<number> {
+/** Runs the benchmarks in order, a header for each on `log`; stops at the first that fails. */
+export async function runBenches(names: readonly Bench[], log: NodeJS.WritableStream): Promise<number> {
   for (const name of names) {
-    process.stderr.write(`\n== bench ${name} ==\n`);
+    log.write(`\n== bench ${name} ==\n`);
     const code = await runAttached(process.execPath, ["--import", "tsx", `bench/${name}.bench.ts`]);
     if (code !== 0) return code;
   }

@@ -8,18 +8,18 @@ import { rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { createClients } from "../aws/clients.ts";
-import { DeployedPipeline, type PipelineView } from "../aws/deployed-pipeline.ts";
+import { DeployedPipeline } from "../aws/deployed-pipeline.ts";
 import { countObjects } from "../aws/lake-mirror.ts";
-import { ShipperWorker } from "../aws/shipper-worker.ts";
+import type { PipelineView } from "../aws/pipeline-view.ts";
 import { readStackOutputs } from "../aws/stack-outputs.ts";
 import { resourceSpec } from "../core/spec.ts";
 import { PipelineMonitor, type PipelineSnapshot } from "../dashboard/monitor.ts";
+import { dashboard } from "../dashboard/plugin.ts";
 import { type RunningEmulators, startEmulators } from "../local/emulators.ts";
 import { LocalPipeline } from "../local/pipeline.ts";
 import { ENDPOINTS_FILE, type Endpoints, UP_FILE, writeJsonAtomic } from "../local/state.ts";
-import { build } from "../webserver/app.ts";
-import { MarketFeed } from "../webserver/feed.ts";
 import { TrafficGenerator } from "../webserver/traffic.ts";
+import { createWebServer } from "../webserver/web-server.ts";
 import type { Target } from "./options.ts";
 import { runQuery } from "./query.ts";
 import { QUERY_EXAMPLES } from "./query-examples.ts";
@@ -45,6 +45,8 @@ export interface UpOptions {
   /** How long the drain may take before giving up. */
   drainTimeoutSeconds: number;
   out?: (line: string) => void;
+  /** Where TICKLAKE_DEBUG, LOCALSTACK_ENDPOINT and AWS_REGION are read. @default process.env */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface UpSummary {
@@ -86,7 +88,7 @@ async function startPipeline(
 ): Promise<{ pipeline: PipelineView; emulators?: RunningEmulators; countsObjects: boolean }> {
   const spec = resourceSpec();
   const onError = (stage: string, error: unknown) => {
-    if (process.env.TICKLAKE_DEBUG) out(`[${stage}] ${(error as Error).message}`);
+    if ((options.env ?? process.env).TICKLAKE_DEBUG) out(`[${stage}] ${(error as Error).message}`);
   };
   if (options.target === "aws") {
     const clients = createClients();
@@ -100,7 +102,7 @@ async function startPipeline(
   let emulators: RunningEmulators | undefined;
   let endpoints: Endpoints;
   if (options.target === "localstack") {
-    endpoints = localstackEndpoints();
+    endpoints = localstackEndpoints(options.env);
     out(`LocalStack at ${endpoints.s3}; functions run here, behind local event sources`);
   } else {
     emulators = await startEmulators({ stateDir: options.stateDir });
@@ -111,7 +113,14 @@ async function startPipeline(
     out(`endpoints written to ${join(options.stateDir, ENDPOINTS_FILE)}`);
   }
   try {
-    const pipeline = await LocalPipeline.start({ stateDir: options.stateDir, spec, endpoints, onError });
+    const onNotice = (stage: string, message: string) => out(`[${stage}] ${message}`);
+    const pipeline = await LocalPipeline.start({
+      stateDir: options.stateDir,
+      spec,
+      endpoints,
+      onError,
+      onNotice,
+    });
     out(
       `stream ${pipeline.streamName} → queue ${spec.queue.name} → bucket ${pipeline.bucket} → topic ${spec.topic.name}`,
     );
@@ -147,44 +156,32 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     const { pipeline, countsObjects } = running;
     const objectsBefore = countsObjects ? await countObjects(pipeline.clients.s3, pipeline.bucket) : 0;
 
-    // On a worker thread: aggregation, PutRecords and the spool stay off the API's thread.
-    const shipper = new ShipperWorker({
-      clientOptions: pipeline.clientOptions,
-      streamName: pipeline.streamName,
-      spoolDir: join(options.stateDir, "spool"),
-    });
-    const source = { service: "ticklake-webserver", instance: `${hostname()}-${process.pid}` };
-    const feed = new MarketFeed({
-      seed: options.seed,
-      source,
-      sink: shipper,
-      ticksPerSecond: options.ticks,
-      session: options.session,
-      newsPerMinute: options.newsPerMinute,
-    });
-    const monitor = new PipelineMonitor({ pipeline, produced: () => shipper.stats.sent });
-    const app = await build({
-      feed,
-      source,
-      dashboard: {
-        monitor,
-        examples: QUERY_EXAMPLES,
-        query: (sql) =>
-          runQuery(pipeline.clients.s3, pipeline.bucket, sql, join(options.stateDir, "query-cache"), {
-            sandboxed: true,
-          }),
+    const server = await createWebServer({
+      shipper: {
+        clientOptions: pipeline.clientOptions,
+        streamName: pipeline.streamName,
+        spoolDir: join(options.stateDir, "spool"),
       },
+      market: {
+        seed: options.seed,
+        ticksPerSecond: options.ticks,
+        session: options.session,
+        newsPerMinute: options.newsPerMinute,
+      },
+      source: { service: "ticklake-webserver", instance: `${hostname()}-${process.pid}` },
+      listen: { port: options.port, host: "127.0.0.1" },
       // The built-in load generator runs from this host: it must not be rate-limited.
       rateLimitPerMinute: 1_000_000,
-      gauges: () => ({
-        shipper_buffered: shipper.buffered,
-        shipper_sent: shipper.stats.sent,
-        shipper_spooled: shipper.stats.spooled,
-        shipper_refused: shipper.stats.refused,
-      }),
     });
-    await app.listen({ port: options.port, host: "127.0.0.1" });
-    const baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const { shipper, feed } = server;
+    const monitor = new PipelineMonitor({ pipeline, produced: () => shipper.stats.sent });
+    await server.app.register(dashboard, {
+      monitor,
+      examples: QUERY_EXAMPLES,
+      query: (sql, limits) =>
+        runQuery(pipeline.clients.s3, pipeline.bucket, sql, join(options.stateDir, "query-cache"), limits),
+    });
+    const baseUrl = await server.start();
     out(`market API on ${baseUrl}  (try ${baseUrl}/v1/stocks/AAPL)`);
     out(`dashboard on ${baseUrl}/dashboard/`);
     if (options.target !== "aws") {
@@ -195,7 +192,6 @@ export async function up(options: UpOptions): Promise<UpSummary> {
         startedAt: new Date().toISOString(),
       });
     }
-    feed.start();
     const traffic = new TrafficGenerator({ baseUrl, rate: options.rate, seed: options.seed });
     traffic.start();
 
@@ -210,10 +206,9 @@ export async function up(options: UpOptions): Promise<UpSummary> {
 
     out("stopping: web server, then the shipper flushes, then the pipeline drains…");
     await traffic.stop();
-    feed.stop();
-    await app.close();
+    await server.stopServing();
     await rm(join(options.stateDir, UP_FILE), { force: true });
-    const leftInSpool = await shipper.close(options.drainTimeoutSeconds * 1000);
+    const leftInSpool = await server.close(options.drainTimeoutSeconds * 1000);
     const drained = await pipeline.drain(options.drainTimeoutSeconds * 1000, shipper.stats.sent);
     monitor.stop();
     const counts = await pipeline.counts();

@@ -5,8 +5,15 @@
 import type { z } from "zod";
 import { ConfigError } from "./errors.ts";
 
-/** Parses `env` with `schema`, or throws a ConfigError naming every variable that is wrong. */
-export function readConfig<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+/**
+ * Parses `env` with `schema`, or throws a ConfigError naming what it validated (`subject`, e.g.
+ * "web server configuration") and every variable that is wrong.
+ */
+export function readConfig<T extends z.ZodType>(
+  schema: T,
+  env: NodeJS.ProcessEnv,
+  subject = "configuration",
+): z.infer<T> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
@@ -14,5 +21,5 @@ export function readConfig<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEn
     const value = env[name];
     return `${name} ${issue.message} (got ${value === undefined ? "nothing" : JSON.stringify(value)})`;
   });
-  throw new ConfigError(`Invalid function configuration: ${problems.join("; ")}`);
+  throw new ConfigError(`Invalid ${subject}: ${problems.join("; ")}`);
 }

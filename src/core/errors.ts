@@ -22,3 +22,10 @@ export class PackedMessageError extends TicklakeError {
     super("PACKED_MESSAGE_INVALID", message, options);
   }
 }
+
+/** A partition key Kinesis would not take. */
+export class PartitionKeyError extends TicklakeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("PARTITION_KEY_INVALID", message, options);
+  }
+}

@@ -6,7 +6,7 @@
 import { incrementBase32, monotonicFactory } from "ulid";
 import { z } from "zod";
 import { hasAtMostPlaces } from "./decimal.ts";
-import { FX_PAIRS, fxPrecision, STOCK_PRECISION } from "./instruments.ts";
+import { FX_PAIRS, fxPrecision, INSTRUMENT_PATTERN, STOCK_PRECISION, TICKER_PATTERN } from "./instruments.ts";
 
 /** Envelope versions the processor accepts. Bump when a schema changes incompatibly. */
 export const SCHEMA_VERSION = 1;
@@ -51,7 +51,7 @@ const fxPrice = (description: string) =>
 
 const stockSymbol = z
   .string()
-  .regex(/^[A-Z]{1,5}(\.[A-Z])?$/, "must be 1-5 capital letters")
+  .regex(TICKER_PATTERN, "must be 1-5 capital letters")
   .describe("Ticker symbol, e.g. AAPL or BRK.B");
 
 export const FxQuoteData = z
@@ -113,7 +113,7 @@ export const NewsArticleData = z.strictObject({
   summary: z.string().max(2_000).describe("Summary, up to 2,000 characters"),
   category: z.enum(NEWS_CATEGORIES).describe("Event type of the news"),
   symbols: z
-    .array(z.string().regex(/^[A-Z]{1,6}(\.[A-Z])?$/, "must be a ticker or currency code"))
+    .array(z.string().regex(INSTRUMENT_PATTERN, "must be a ticker or currency code"))
     .max(20)
     .describe("Tickers and currency codes the article is about"),
   sentiment: z.number().min(-1).max(1).describe("Sentiment from -1 (very negative) to 1 (very positive)"),

@@ -73,3 +73,12 @@ export const STOCKS: readonly StockListing[] = [
 ];
 
 export const STOCK_SYMBOLS: readonly string[] = STOCKS.map((s) => s.symbol);
+
+/** A stock ticker: 1-5 capital letters, and a share class after a dot (BRK.B). */
+export const TICKER_PATTERN = /^[A-Z]{1,5}(\.[A-Z])?$/;
+
+/** A ticker or a currency code: how news articles and live streams name an instrument. */
+export const INSTRUMENT_PATTERN = /^[A-Z]{1,6}(\.[A-Z])?$/;
+
+/** An FX pair: base then quote currency, six capital letters (EURUSD). */
+export const PAIR_PATTERN = /^[A-Z]{6}$/;

@@ -15,9 +15,10 @@ import {
   type Violation,
   validateRecord,
 } from "./events.ts";
+import { DataFileStats } from "./iceberg/metrics.ts";
 import { type HourPartition, hourPartitionOf, lakeKeyFor, objectIdOf, quarantineKeyFor } from "./layout.ts";
 import { type PackedMessage, type PackedRecord, recordText } from "./packing.ts";
-import { encodeParquet, PARQUET_CONTENT_TYPE } from "./parquet.ts";
+import { encodeDataFile, PARQUET_CONTENT_TYPE } from "./parquet.ts";
 
 export interface ObjectPlan {
   kind: "lake" | "quarantine";
@@ -32,6 +33,8 @@ export interface ObjectPlan {
   /** Event time (lake) or arrival time (quarantine) bounds, ISO-8601. */
   minTime: string;
   maxTime: string;
+  /** Lake objects: what the table layer's manifest entry for the file needs (DESIGN §9). */
+  stats?: DataFileStats;
 }
 
 /** One line of a quarantine object: the raw record, why it was refused, and where it came from. */
@@ -109,17 +112,21 @@ export function planObjects(message: PackedMessage): ObjectPlan[] {
     group.maxMs = Math.max(group.maxMs, eventMs);
   }
 
-  const plans: ObjectPlan[] = [...groups.values()].map((group) => ({
-    kind: "lake",
-    key: lakeKeyFor(group.dataset, group.partition, message),
-    dataset: group.dataset,
-    partition: group.partition,
-    body: encodeParquet(group.dataset, group.events),
-    contentType: PARQUET_CONTENT_TYPE,
-    records: group.events.length,
-    minTime: new Date(group.minMs).toISOString(),
-    maxTime: new Date(group.maxMs).toISOString(),
-  }));
+  const plans: ObjectPlan[] = [...groups.values()].map((group) => {
+    const file = encodeDataFile(group.dataset, group.events, group.minMs);
+    return {
+      kind: "lake",
+      key: lakeKeyFor(group.dataset, group.partition, message),
+      dataset: group.dataset,
+      partition: group.partition,
+      body: file.body,
+      contentType: PARQUET_CONTENT_TYPE,
+      records: group.events.length,
+      minTime: new Date(group.minMs).toISOString(),
+      maxTime: new Date(group.maxMs).toISOString(),
+      stats: file.stats,
+    };
+  });
 
   if (rejected.length > 0) {
     const arrivals = rejected.map((entry) => Date.parse(entry.source.arrivedAt));
@@ -164,6 +171,12 @@ export const ObjectManifest = z.strictObject({
   source: z
     .strictObject({ stream: z.string(), shardId: z.string(), firstSeq: z.string(), lastSeq: z.string() })
     .nullable(),
+  /**
+   * Lake objects: the file's partition, record count and column metrics by Iceberg field id,
+   * so that the committer never reads a data file. Absent in announcements of files written
+   * before the table layer (those files carry no field ids).
+   */
+  iceberg: DataFileStats.optional(),
 });
 export type ObjectManifest = z.infer<typeof ObjectManifest>;
 
@@ -195,6 +208,7 @@ export function manifestFor(
           lastSeq: message.lastSeq,
         }
       : null,
+    ...(plan.stats ? { iceberg: plan.stats } : {}),
   };
 }
 

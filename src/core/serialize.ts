@@ -9,13 +9,17 @@
  * does, for the four envelope types only; it is tested equal to `JSON.stringify`, escapes
  * included (docs/decisions.md).
  */
+import { TicklakeError } from "./errors.ts";
 import type { Envelope, NewsArticle } from "./events.ts";
 
-/** Thrown by a JsonWriter whose buffer cannot take what is being written. */
-export class OutOfRoom extends Error {
+/**
+ * Thrown by a JsonWriter whose buffer cannot take what is being written: the caller starts the
+ * record again in a larger or an emptied buffer. One instance, thrown each time: no stack to
+ * capture on the hot path.
+ */
+export class OutOfRoom extends TicklakeError {
   constructor() {
-    super("the buffer is full");
-    this.name = "OutOfRoom";
+    super("OUT_OF_ROOM", "the buffer is full");
   }
 }
 const OUT_OF_ROOM = new OutOfRoom();

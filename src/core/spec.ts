@@ -46,9 +46,28 @@ export interface ResourceSpec {
   readonly monitorQueue: { readonly name: string };
 }
 
+/**
+ * Where the functions' event sources run: `local` = ticklake's own runners (`npm start`,
+ * LocalStack), `aws` = Lambda's event source mappings (the CDK stack).
+ */
+export type SpecTarget = "local" | "aws";
+
+/**
+ * How long the bridge gathers stream records before it packs them, per target. Each bridge
+ * invocation writes about one object per shard and dataset, and AWS bills every object (S3 PUT,
+ * SNS publish, SQS requests), so on AWS the bridge waits a minute: at a demo's 40 events/s
+ * that is ~58 times fewer objects than a 1 s window. Locally freshness matters more than
+ * requests (bench/README.md, cost model; docs/decisions.md).
+ */
+export const BRIDGE_WINDOW_SECONDS: Readonly<Record<SpecTarget, number>> = { local: 1, aws: 60 };
+
 export interface SpecOptions {
   /** Deployment stage, part of every name. @default "local" */
   stage?: string;
+  /** Where the event sources run; it picks the batching defaults. @default "local" */
+  target?: SpecTarget;
+  /** The bridge's batching window, 0-300 s. @default BRIDGE_WINDOW_SECONDS[target] */
+  bridgeWindowSeconds?: number;
   shardCount?: number;
   /** The processor's timeout; the queue's visibility timeout is six times it. @default 60 */
   processorTimeoutSeconds?: number;
@@ -77,7 +96,8 @@ export function resourceSpec(options: SpecOptions = {}): ResourceSpec {
     bridge: {
       timeoutSeconds: 60,
       batchSize: 2_000,
-      maxBatchingWindowSeconds: 1,
+      maxBatchingWindowSeconds:
+        options.bridgeWindowSeconds ?? BRIDGE_WINDOW_SECONDS[options.target ?? "local"],
       maxMessageBytes: options.maxMessageBytes ?? 1_048_576,
     },
     queue: {

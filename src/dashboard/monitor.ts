@@ -4,7 +4,8 @@
  * notifications. One sampler serves every open page.
  */
 import { EventEmitter } from "node:events";
-import type { PipelineCounts, PipelineView } from "../aws/deployed-pipeline.ts";
+import type { ReceivedManifest } from "../aws/notifications.ts";
+import type { PipelineCounts, PipelineView } from "../aws/pipeline-view.ts";
 import { spreadLatencies, type WeightedSample, weightedQuantile } from "../core/stats.ts";
 
 export interface StageCounts {
@@ -37,14 +38,15 @@ export interface PipelineSnapshot {
   stages: StageCounts;
   /** Per second, over the last RATE_WINDOW_SECONDS. */
   rates: { produced: number | null; bridged: number | null; stored: number; notified: number };
-  /** Event time → notification delivered, over the objects announced in the last minute. */
+  /** Event time → notification delivered, over the objects announced in the last LATENCY_WINDOW_SECONDS. */
   latency: { p50Ms: number | null; p99Ms: number | null; objects: number; windowSeconds: number };
   /** The newest notifications, newest first. */
   notifications: NotificationSummary[];
 }
 
 export const RATE_WINDOW_SECONDS = 5;
-export const LATENCY_WINDOW_SECONDS = 60;
+/** Latency is over the objects announced this recently: the cold start drops out after it. */
+export const LATENCY_WINDOW_SECONDS = 30;
 const LATEST_NOTIFICATIONS = 8;
 
 export interface MonitorOptions {
@@ -71,6 +73,38 @@ function stagesOf(counts: PipelineCounts, produced: number | null): StageCounts 
     quarantined: counts.quarantined,
     dlq: counts.dlq,
     notified: counts.objects,
+  };
+}
+
+/**
+ * Latency p50 and p99, event time → notification delivered, over the lake objects announced in
+ * the last `windowSeconds` before `nowMs`: a rolling window, so the cold start's figures leave it.
+ */
+export function recentLatency(
+  recent: readonly ReceivedManifest[],
+  nowMs: number,
+  windowSeconds = LATENCY_WINDOW_SECONDS,
+): PipelineSnapshot["latency"] {
+  const latencies: WeightedSample[] = [];
+  let objects = 0;
+  for (const { manifest, receivedAtMs } of recent) {
+    if (manifest.kind !== "lake" || receivedAtMs < nowMs - windowSeconds * 1000) continue;
+    objects++;
+    latencies.push(
+      ...spreadLatencies({
+        minTimeMs: Date.parse(manifest.minTime),
+        maxTimeMs: Date.parse(manifest.maxTime),
+        records: manifest.records,
+        receivedAtMs,
+      }),
+    );
+  }
+  const rounded = (value: number | undefined) => (value === undefined ? null : Math.round(value));
+  return {
+    p50Ms: rounded(weightedQuantile(latencies, 0.5)),
+    p99Ms: rounded(weightedQuantile(latencies, 0.99)),
+    objects,
+    windowSeconds,
   };
 }
 
@@ -127,21 +161,6 @@ export class PipelineMonitor {
     };
 
     const recent = pipeline.notifications.recent;
-    const latencies: WeightedSample[] = [];
-    let objects = 0;
-    for (const { manifest, receivedAtMs } of recent) {
-      if (manifest.kind !== "lake" || receivedAtMs < now - LATENCY_WINDOW_SECONDS * 1000) continue;
-      objects++;
-      latencies.push(
-        ...spreadLatencies({
-          minTimeMs: Date.parse(manifest.minTime),
-          maxTimeMs: Date.parse(manifest.maxTime),
-          records: manifest.records,
-          receivedAtMs,
-        }),
-      );
-    }
-    const rounded = (value: number | undefined) => (value === undefined ? null : Math.round(value));
 
     const snapshot: PipelineSnapshot = {
       at: new Date(now).toISOString(),
@@ -152,12 +171,7 @@ export class PipelineMonitor {
         stored: rate((s) => s.stored) ?? 0,
         notified: rate((s) => s.notified) ?? 0,
       },
-      latency: {
-        p50Ms: rounded(weightedQuantile(latencies, 0.5)),
-        p99Ms: rounded(weightedQuantile(latencies, 0.99)),
-        objects,
-        windowSeconds: LATENCY_WINDOW_SECONDS,
-      },
+      latency: recentLatency(recent, now),
       notifications: recent
         .slice(-LATEST_NOTIFICATIONS)
         .reverse()

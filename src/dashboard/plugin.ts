@@ -1,14 +1,17 @@
 /**
- * The live dashboard: a static page (plain HTML, CSS and a browser module; nothing to build)
- * and the endpoints it reads. Market panels use the API's own `/v1/stream`; the pipeline panel
- * and the query box appear where a pipeline monitor and a query runner are wired in, as
- * `ticklake up` does.
+ * The live dashboard, a Fastify plugin that the caller registers on the market API's app
+ * (`ticklake up` does; the web server on ECS does not): a static page (plain HTML, CSS and a
+ * browser module; nothing to build) and the endpoints it reads. Market panels use the API's
+ * own `/v1/stream`; the pipeline panel and the query box appear where a pipeline monitor and a
+ * query runner are given.
  */
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { HttpError } from "../webserver/errors.ts";
+import { TicklakeError } from "../core/errors.ts";
+import { HttpError } from "../http/errors.ts";
+import { openEventStream } from "../http/sse.ts";
 import type { PipelineMonitor, PipelineSnapshot } from "./monitor.ts";
 
 export interface QueryAnswer {
@@ -20,40 +23,27 @@ export interface QueryAnswer {
 
 export interface DashboardDeps {
   monitor?: PipelineMonitor;
-  /** Runs SQL over the lake, sandboxed. */
-  query?: (sql: string) => Promise<{ columns: string[]; rows: unknown[][] }>;
+  /**
+   * Runs one read-only SELECT over the lake within `timeoutMs`. Errors that are a
+   * TicklakeError (refused, timed out, bad SQL) are answered 400 with their code and message.
+   */
+  query?: (sql: string, limits: { timeoutMs: number }) => Promise<{ columns: string[]; rows: unknown[][] }>;
+  /** How long a query from the page may run. @default QUERY_TIMEOUT_MS (10 s) */
+  queryTimeoutMs?: number;
   /** Named SQL the query box offers. */
   examples?: Readonly<Record<string, string>>;
 }
 
 export const MAX_QUERY_ROWS = 500;
 export const MAX_SQL_LENGTH = 10_000;
+/** A query from the page is interrupted after this long, unless the caller sets `queryTimeoutMs`. */
+export const QUERY_TIMEOUT_MS = 10_000;
 
 const PUBLIC_DIR = fileURLToPath(new URL("./public/", import.meta.url));
 
 const QueryBody = z.strictObject({ sql: z.string().trim().min(1).max(MAX_SQL_LENGTH) });
 
-/** The snapshot stream: one `snapshot` event a second while the page is open. */
-function streamSnapshots(monitor: PipelineMonitor, raw: import("node:http").ServerResponse, id: string) {
-  raw.writeHead(200, {
-    "content-type": "text/event-stream",
-    "cache-control": "no-store",
-    connection: "keep-alive",
-    "x-request-id": id,
-  });
-  const send = (snapshot: PipelineSnapshot) =>
-    raw.write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`);
-  if (monitor.latest) send(monitor.latest);
-  monitor.events.on("snapshot", send);
-  const heartbeat = setInterval(() => raw.write(": heartbeat\n\n"), 15_000);
-  return () => {
-    clearInterval(heartbeat);
-    monitor.events.off("snapshot", send);
-    raw.end();
-  };
-}
-
-export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Promise<void> {
+export const dashboard: FastifyPluginAsyncZod<DashboardDeps> = async (app, deps) => {
   await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: "/dashboard/", decorateReply: false });
   // Open pages hold their streams open: a stop ends them first, or closing would wait for them.
   const openStreams = new Set<() => void>();
@@ -93,14 +83,15 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
     async (request, reply) => {
       const monitor = deps.monitor;
       if (!monitor) throw noPipeline();
-      reply.hijack();
-      const stop = streamSnapshots(monitor, reply.raw, request.id);
-      const end = () => {
-        openStreams.delete(end);
-        stop();
-      };
-      openStreams.add(end);
-      request.raw.once("close", end);
+      // One `snapshot` event a second while the page is open.
+      const send = (snapshot: PipelineSnapshot) => stream.send("snapshot", snapshot);
+      const stream = openEventStream(request, reply, () => {
+        openStreams.delete(stream.end);
+        monitor.events.off("snapshot", send);
+      });
+      openStreams.add(stream.end);
+      if (monitor.latest) send(monitor.latest);
+      monitor.events.on("snapshot", send);
     },
   );
 
@@ -117,9 +108,12 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
     "/v1/query",
     {
       schema: {
-        summary: "Run SQL over the lake (DuckDB, sandboxed to the lake's mirror)",
-        body: z.toJSONSchema(QueryBody),
+        summary:
+          "Run one read-only SELECT over the lake (DuckDB, reading only the lake's mirror, time-limited)",
+        body: QueryBody,
       },
+      // The handler answers a bad body itself, after what it checks first (415, 404).
+      attachValidation: true,
     },
     async (request): Promise<QueryAnswer> => {
       const run = deps.query;
@@ -129,8 +123,7 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       if (!request.headers["content-type"]?.startsWith("application/json")) {
         throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", 'the body must be JSON: {"sql": "SELECT …"}');
       }
-      const body = QueryBody.safeParse(request.body);
-      if (!body.success) {
+      if (request.validationError) {
         throw new HttpError(
           400,
           "INVALID_PARAMETER",
@@ -140,8 +133,10 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       }
       let result: { columns: string[]; rows: unknown[][] };
       try {
-        result = await run(body.data.sql);
+        result = await run(request.body.sql, { timeoutMs: deps.queryTimeoutMs ?? QUERY_TIMEOUT_MS });
       } catch (error) {
+        // QUERY_REFUSED, QUERY_TIMEOUT, QUERY_FAILED: the runner's own words say what to change.
+        if (error instanceof TicklakeError) throw new HttpError(400, error.code, error.message);
         throw new HttpError(400, "QUERY_FAILED", (error as Error).message.split("\n")[0] ?? "query failed");
       }
       return {
@@ -151,4 +146,4 @@ export async function dashboard(app: FastifyInstance, deps: DashboardDeps): Prom
       };
     },
   );
-}
+};

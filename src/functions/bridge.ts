@@ -9,6 +9,7 @@ import type { KinesisStreamEvent } from "aws-lambda";
 import { createClients, endpointsFromEnv } from "../aws/clients.ts";
 import { packedBodyLimit, type SendStats, sendPackedMessages } from "../aws/sqs.ts";
 import { deaggregate } from "../core/aggregation.ts";
+import { BRIDGE_METRICS } from "../core/metrics.ts";
 import { type PackedMessage, packRecords, type StreamRecord } from "../core/packing.ts";
 import { BridgeConfig, readConfig } from "./config.ts";
 
@@ -70,8 +71,8 @@ export function makeBridgeHandler(deps: BridgeDeps) {
     const sent = await deps.send(messages);
     const records = messages.reduce((sum, message) => sum + message.records.length, 0);
     if (deps.metrics) {
-      deps.metrics.addMetric("RecordsBridged", MetricUnit.Count, records);
-      deps.metrics.addMetric("MessagesSent", MetricUnit.Count, messages.length);
+      deps.metrics.addMetric(BRIDGE_METRICS.recordsBridged, MetricUnit.Count, records);
+      deps.metrics.addMetric(BRIDGE_METRICS.messagesSent, MetricUnit.Count, messages.length);
       deps.metrics.publishStoredMetrics();
     }
     deps.logger.debug("bridged", {
@@ -88,7 +89,7 @@ let cached: ReturnType<typeof makeBridgeHandler> | undefined;
 /** The Lambda entry point: dependencies built once per execution environment. */
 export const handler = (event: KinesisStreamEvent) => {
   if (!cached) {
-    const config = readConfig(BridgeConfig, process.env);
+    const config = readConfig(BridgeConfig, process.env, "bridge function configuration");
     const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
     cached = makeBridgeHandler({
       maxMessageBytes: config.MAX_MESSAGE_BYTES,

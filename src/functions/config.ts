@@ -30,4 +30,43 @@ export const ProcessorConfig = z.object({
 });
 export type ProcessorConfig = z.infer<typeof ProcessorConfig>;
 
+/** The variables a schema reads, each set as text, as Lambda's environment holds them. */
+type EnvironmentOf<T extends z.ZodObject> = { [K in keyof z.input<T>]?: string };
+
+/** Powertools' settings, where the caller sets them (the CDK stack does; locally they default). */
+export interface ObservabilitySettings {
+  serviceName?: string;
+  metricsNamespace?: string;
+}
+
+const observability = (settings: ObservabilitySettings) => ({
+  ...(settings.serviceName ? { POWERTOOLS_SERVICE_NAME: settings.serviceName } : {}),
+  ...(settings.metricsNamespace ? { POWERTOOLS_METRICS_NAMESPACE: settings.metricsNamespace } : {}),
+});
+
+/**
+ * The bridge's environment from its settings. The CDK stack and the local pipeline both build it
+ * here, so the variable names live in this file only, next to the schema that reads them.
+ */
+export function bridgeEnvironment(
+  settings: { queueUrl: string; maxMessageBytes: number } & ObservabilitySettings,
+): Record<string, string> {
+  return {
+    QUEUE_URL: settings.queueUrl,
+    MAX_MESSAGE_BYTES: String(settings.maxMessageBytes),
+    ...observability(settings),
+  } satisfies EnvironmentOf<typeof BridgeConfig>;
+}
+
+/** The processor's environment from its settings (see `bridgeEnvironment`). */
+export function processorEnvironment(
+  settings: { bucketName: string; topicArn: string } & ObservabilitySettings,
+): Record<string, string> {
+  return {
+    BUCKET_NAME: settings.bucketName,
+    TOPIC_ARN: settings.topicArn,
+    ...observability(settings),
+  } satisfies EnvironmentOf<typeof ProcessorConfig>;
+}
+
 export { readConfig };

@@ -11,6 +11,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { createClients, endpointsFromEnv } from "../aws/clients.ts";
 import { publishManifest, putObjectIfAbsent, type WriteOutcome } from "../aws/lake.ts";
 import { PackedMessageError } from "../core/errors.ts";
+import { PROCESSOR_METRICS } from "../core/metrics.ts";
 import { type PackedMessage, unpackMessage } from "../core/packing.ts";
 import {
   manifestFor,
@@ -53,15 +54,15 @@ export function makeProcessorHandler(deps: ProcessorDeps) {
         const outcome = await deps.putObjectIfAbsent(plan);
         if (outcome === "exists") {
           logger.info("object already written", { key: plan.key });
-          metrics.addMetric("ObjectsAlreadyPresent", MetricUnit.Count, 1);
+          metrics.addMetric(PROCESSOR_METRICS.objectsAlreadyPresent, MetricUnit.Count, 1);
         } else {
-          metrics.addMetric("ObjectsWritten", MetricUnit.Count, 1);
+          metrics.addMetric(PROCESSOR_METRICS.objectsWritten, MetricUnit.Count, 1);
           metrics.addMetric(
-            plan.kind === "lake" ? "RecordsStored" : "RecordsQuarantined",
+            plan.kind === "lake" ? PROCESSOR_METRICS.recordsStored : PROCESSOR_METRICS.recordsQuarantined,
             MetricUnit.Count,
             plan.records,
           );
-          metrics.addMetric("BytesWritten", MetricUnit.Bytes, plan.body.byteLength);
+          metrics.addMetric(PROCESSOR_METRICS.bytesWritten, MetricUnit.Bytes, plan.body.byteLength);
         }
         // Published after the write, also when the object existed: the earlier attempt may have
         // died between write and publish. Subscribers dedupe on the key.
@@ -69,7 +70,7 @@ export function makeProcessorHandler(deps: ProcessorDeps) {
       }
     } catch (error) {
       logger.error("message failed; it will be retried", { messageId: record.messageId, error });
-      metrics.addMetric("MessagesFailed", MetricUnit.Count, 1);
+      metrics.addMetric(PROCESSOR_METRICS.messagesFailed, MetricUnit.Count, 1);
       throw error;
     }
   };
@@ -93,7 +94,7 @@ let cached: ReturnType<typeof makeProcessorHandler> | undefined;
 /** The Lambda entry point: dependencies built once per execution environment. */
 export const handler = (event: SQSEvent, context?: Context) => {
   if (!cached) {
-    const config = readConfig(ProcessorConfig, process.env);
+    const config = readConfig(ProcessorConfig, process.env, "processor function configuration");
     const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
     cached = makeProcessorHandler({
       bucket: config.BUCKET_NAME,

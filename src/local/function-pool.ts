@@ -5,13 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Worker } from "node:worker_threads";
-import { TicklakeError } from "../core/errors.ts";
-
-export class FunctionError extends TicklakeError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("FUNCTION_FAILED", message, options);
-  }
-}
+import { FunctionError } from "./errors.ts";
 
 export interface FunctionPoolOptions {
   functionName: string;

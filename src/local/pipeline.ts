@@ -6,16 +6,12 @@
 import { readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type AwsClients, type ClientOptions, createClients } from "../aws/clients.ts";
-import {
-  type PipelineCounts,
-  type PipelineView,
-  pipelineCounts,
-  queueDepth,
-} from "../aws/deployed-pipeline.ts";
 import { NotificationTap } from "../aws/notifications.ts";
+import { type PipelineCounts, type PipelineView, pipelineCounts, queueDepth } from "../aws/pipeline-view.ts";
 import { type ReplayReport, replay } from "../aws/replay.ts";
 import { sleep } from "../core/backoff.ts";
 import type { ResourceSpec } from "../core/spec.ts";
+import { bridgeEnvironment, processorEnvironment } from "../functions/config.ts";
 import { CheckpointStore } from "./checkpoints.ts";
 import { FunctionPool } from "./function-pool.ts";
 import { KinesisSource } from "./kinesis-source.ts";
@@ -30,7 +26,10 @@ export interface LocalPipelineOptions {
   stateDir: string;
   spec: ResourceSpec;
   endpoints: Endpoints;
+  /** A stage failed (and will retry): for debugging, the pipeline carries on. */
   onError?: (stage: string, error: unknown) => void;
+  /** Something an operator should know that is not a failure, e.g. a crash recovered from. */
+  onNotice?: (stage: string, message: string) => void;
   /**
    * Other modules to run as the functions (each exporting `handler`), with extra settings in
    * their environment: the fault-injection suite wraps the real handlers this way.
@@ -38,7 +37,8 @@ export interface LocalPipelineOptions {
   functions?: { bridge?: URL; processor?: URL; env?: Record<string, string> };
 }
 
-export interface StageCounts extends PipelineCounts {
+/** A local pipeline's counts: its bridge runs here, so what it bridged is known. */
+export interface LocalPipelineCounts extends PipelineCounts {
   bridged: number;
 }
 
@@ -178,11 +178,9 @@ export class LocalPipeline implements PipelineView {
         last.safe,
         checkpoints.snapshot(),
       );
-      options.onError?.(
+      options.onNotice?.(
         "recovery",
-        new Error(
-          `the last run did not stop cleanly: replayed ${recovered.read} records since its last safe point (${recovered.missing} had been lost)`,
-        ),
+        `the last run did not stop cleanly: replayed ${recovered.read} records since its last safe point (${recovered.missing} had been lost, and are stored now)`,
       );
     }
 
@@ -190,8 +188,7 @@ export class LocalPipeline implements PipelineView {
       functionName: `${spec.prefix}-bridge`,
       moduleUrl: options.functions?.bridge ?? new URL("../functions/bridge.ts", import.meta.url),
       env: functionEnv(endpoints, {
-        QUEUE_URL: resources.queueUrl,
-        MAX_MESSAGE_BYTES: String(spec.bridge.maxMessageBytes),
+        ...bridgeEnvironment({ queueUrl: resources.queueUrl, maxMessageBytes: spec.bridge.maxMessageBytes }),
         ...options.functions?.env,
       }),
       // One batch per shard at a time (parallelization factor 1), as Lambda does.
@@ -202,8 +199,7 @@ export class LocalPipeline implements PipelineView {
       functionName: `${spec.prefix}-processor`,
       moduleUrl: options.functions?.processor ?? new URL("../functions/processor.ts", import.meta.url),
       env: functionEnv(endpoints, {
-        BUCKET_NAME: resources.bucket,
-        TOPIC_ARN: resources.topicArn,
+        ...processorEnvironment({ bucketName: resources.bucket, topicArn: resources.topicArn }),
         ...options.functions?.env,
       }),
       size: spec.processor.maxConcurrency,
@@ -277,7 +273,7 @@ export class LocalPipeline implements PipelineView {
     return this.resources.bucket;
   }
 
-  async counts(): Promise<StageCounts> {
+  async counts(): Promise<LocalPipelineCounts> {
     const urls = { queue: this.resources.queueUrl, dlq: this.resources.dlqUrl };
     const counts = await pipelineCounts(
       this.clients,

@@ -15,6 +15,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@
 import type { AwsClients } from "../aws/clients.ts";
 import { sleep } from "../core/backoff.ts";
 import type { ResourceSpec } from "../core/spec.ts";
+import { ProvisioningError } from "./errors.ts";
 
 export interface Provisioned {
   streamName: string;
@@ -43,7 +44,9 @@ async function ensureStream(kinesis: KinesisClient, spec: ResourceSpec): Promise
     if (summary?.StreamStatus === "ACTIVE" && summary.StreamARN) return summary.StreamARN;
     await sleep(100);
   }
-  throw new Error(`Kinesis stream ${spec.stream.name} did not become ACTIVE`);
+  throw new ProvisioningError(
+    `Kinesis stream ${spec.stream.name} did not become ACTIVE after 100 checks, 100 ms apart`,
+  );
 }
 
 async function ensureQueue(
@@ -54,12 +57,12 @@ async function ensureQueue(
   const { QueueUrl: url } = await sqs.send(
     new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
   );
-  if (!url) throw new Error(`CreateQueue returned no URL for ${name}`);
+  if (!url) throw new ProvisioningError(`CreateQueue returned no URL for ${name}`);
   const { Attributes } = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
   );
   const arn = Attributes?.QueueArn;
-  if (!arn) throw new Error(`GetQueueAttributes returned no ARN for ${name}`);
+  if (!arn) throw new ProvisioningError(`GetQueueAttributes returned no ARN for ${name}`);
   return { url, arn };
 }
 
@@ -77,7 +80,7 @@ async function ensureTopicWithQueues(
   queueArns: string[],
 ): Promise<string> {
   const { TopicArn: topicArn } = await sns.send(new CreateTopicCommand({ Name: topicName }));
-  if (!topicArn) throw new Error(`CreateTopic returned no ARN for ${topicName}`);
+  if (!topicArn) throw new ProvisioningError(`CreateTopic returned no ARN for ${topicName}`);
   for (const queueArn of queueArns) {
     // Raw delivery: the subscriber queue receives the manifest itself, not an SNS envelope.
     await sns.send(

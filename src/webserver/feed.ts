@@ -3,6 +3,7 @@
  * and recent news, and logs each tick's quotes as envelopes (the "tick log").
  */
 import { EventEmitter } from "node:events";
+import { ShipperRefusal } from "../aws/errors.ts";
 import { type Envelope, type EnvelopeSource, envelopeOf, type NewsArticle } from "../core/events.ts";
 import { FX_PAIRS } from "../core/instruments.ts";
 import { MarketSimulator, type MarketTick } from "../core/simulator.ts";
@@ -21,6 +22,7 @@ export interface Bar {
 const BARS_KEPT = 120;
 
 export interface LogSink {
+  /** Takes an envelope, or throws a ShipperRefusal. */
   ship(envelope: Envelope): void;
 }
 
@@ -64,11 +66,15 @@ export class MarketFeed {
     return this.#options.now?.() ?? Date.now();
   }
 
-  /** Ships an envelope; a refusal is counted, never thrown at a request. */
+  /**
+   * Ships an envelope; a refusal (a full or stopped shipper) is counted, never thrown at a
+   * request. Any other error is a bug, and is thrown.
+   */
   log(envelope: Envelope): void {
     try {
       this.#options.sink.ship(envelope);
-    } catch {
+    } catch (error) {
+      if (!(error instanceof ShipperRefusal)) throw error;
       this.refused++;
     }
   }

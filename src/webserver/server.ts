@@ -7,11 +7,10 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { endpointsFromEnv } from "../aws/clients.ts";
-import type { LogShipper } from "../aws/shipper.ts";
-import { ShipperWorker } from "../aws/shipper-worker.ts";
 import { readConfig } from "../core/config.ts";
-import { build } from "./app.ts";
-import { MarketFeed } from "./feed.ts";
+import { createWebServer } from "./web-server.ts";
+
+const WHOLE_HOPS = "must be a whole number of proxies, 0 or more";
 
 export const ServerConfig = z.object({
   STREAM_NAME: z.string().regex(/^[\w.-]{1,128}$/, "must be a Kinesis stream name"),
@@ -24,80 +23,48 @@ export const ServerConfig = z.object({
   INSTANCE_ID: z.string().min(1).max(128).default(hostname()),
   METRICS_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000),
   SPOOL_DIR: z.string().min(1).default(join(tmpdir(), "ticklake-spool")),
+  /** Proxies in front whose X-Forwarded-For is trusted: 1 behind the AWS load balancer. */
+  TRUST_PROXY_HOPS: z.coerce
+    .number({ error: WHOLE_HOPS })
+    .int({ error: WHOLE_HOPS })
+    .min(0, { error: WHOLE_HOPS })
+    .default(0),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
-/**
- * The shipper's counters as one JSON log line. On AWS a metric filter on `$.shipper.buffered`
- * and `$.shipper.refused` turns these into the metrics the spool alarms watch.
- */
-export function shipperLogLine(shipper: LogShipper): string {
-  const { sent, retried, refused, dropped, putRecordsCalls } = shipper.stats;
-  return JSON.stringify({
-    level: "INFO",
-    message: "shipper",
-    shipper: {
-      buffered: shipper.buffered,
-      sent,
-      retried,
-      spooled: shipper.stats.spooled,
-      refused,
-      dropped,
-      putRecordsCalls,
-    },
-  });
-}
-
 export async function startServer(config: ServerConfig) {
-  // On a worker thread: aggregation, PutRecords and the spool stay off the API's thread.
-  const shipper = new ShipperWorker({
-    clientOptions: { endpoints: endpointsFromEnv(process.env) },
-    streamName: config.STREAM_NAME,
-    spoolDir: config.SPOOL_DIR,
-  });
-  const source = { service: "ticklake-webserver", instance: config.INSTANCE_ID };
-  const feed = new MarketFeed({
-    seed: config.SEED,
-    source,
-    sink: shipper,
-    ticksPerSecond: config.TICKS_PER_SECOND,
-    session: config.SESSION,
-    newsPerMinute: config.NEWS_PER_MINUTE,
-  });
-  const app = await build({
-    feed,
-    source,
-    gauges: () => ({
-      shipper_buffered: shipper.buffered,
-      shipper_sent: shipper.stats.sent,
-      shipper_retried: shipper.stats.retried,
-      shipper_spooled: shipper.stats.spooled,
-      shipper_refused: shipper.stats.refused,
-      shipper_dropped: shipper.stats.dropped,
-    }),
-  });
-  await app.listen({ port: config.PORT, host: config.HOST });
-  feed.start();
-  const metrics = setInterval(
-    () => process.stdout.write(`${shipperLogLine(shipper)}\n`),
-    config.METRICS_INTERVAL_MS,
-  );
-  return {
-    app,
-    shipper,
-    async stop() {
-      clearInterval(metrics);
-      feed.stop();
-      await app.close();
-      // ECS allows 30 s between SIGTERM and SIGKILL; what Kinesis cannot take by then stays in
-      // the spool, which a task on the same disk replays.
-      await shipper.close(20_000);
+  const server = await createWebServer({
+    shipper: {
+      clientOptions: { endpoints: endpointsFromEnv(process.env) },
+      streamName: config.STREAM_NAME,
+      spoolDir: config.SPOOL_DIR,
     },
+    market: {
+      seed: config.SEED,
+      ticksPerSecond: config.TICKS_PER_SECOND,
+      session: config.SESSION,
+      newsPerMinute: config.NEWS_PER_MINUTE,
+    },
+    source: { service: "ticklake-webserver", instance: config.INSTANCE_ID },
+    listen: { port: config.PORT, host: config.HOST },
+    trustProxyHops: config.TRUST_PROXY_HOPS,
+    shipperLog: {
+      intervalMs: config.METRICS_INTERVAL_MS,
+      write: (line) => process.stdout.write(`${line}\n`),
+    },
+  });
+  await server.start();
+  return {
+    app: server.app,
+    shipper: server.shipper,
+    // ECS allows 30 s between SIGTERM and SIGKILL; what Kinesis cannot take by then stays in
+    // the spool, which a task on the same disk replays.
+    stop: () => server.close(20_000),
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const server = await startServer(readConfig(ServerConfig, process.env));
+  const server = await startServer(readConfig(ServerConfig, process.env, "web server configuration"));
   process.stdout.write(
     `ticklake web server on port ${(server.app.server.address() as { port: number }).port}\n`,
   );

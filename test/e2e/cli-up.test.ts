@@ -24,7 +24,9 @@ describe("ticklake up", () => {
   });
 
   it("runs the pipeline that the AWS CLI can watch and feed, and exits 0 with balanced counts", async () => {
-    const run = startUp(state.dir, ["--duration", "25"]);
+    // Long enough for every check below on a loaded 2-core machine: the emulators must still
+    // answer the AWS CLI when the last one runs (`up` stops them when the duration ends).
+    const run = startUp(state.dir, ["--duration", "50"]);
     try {
       await eventually(
         async () => (run.output.some((l) => l.startsWith("market API on")) ? true : undefined),
@@ -133,7 +135,7 @@ describe("ticklake up", () => {
     } finally {
       run.child.kill("SIGKILL");
     }
-  }, 120_000);
+  }, 150_000);
 
   it("drains on Ctrl-C, and a restart keeps every object and writes no record twice", async () => {
     const own = await tempStateDir();

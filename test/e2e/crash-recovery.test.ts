@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { queueDepth } from "../../src/aws/deployed-pipeline.ts";
+import { queueDepth } from "../../src/aws/pipeline-view.ts";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { sleep } from "../../src/core/backoff.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
@@ -73,8 +73,13 @@ describe("recovery after an unclean stop", () => {
     await run.pipeline.abandon();
     await run.emulators.kill();
 
+    expect(run.notices).toEqual([]);
     await run.restart();
     expect(await run.pipeline.drain(60_000)).toBe(true);
+    // Reported as what it is: information, not an error.
+    expect(run.notices).toEqual([
+      expect.stringMatching(/^\[recovery\] the last run did not stop cleanly: replayed [1-9]\d* records/),
+    ]);
 
     const keys = await listKeys(run.pipeline.clients.s3, run.pipeline.resources.bucket, "lake/");
     const rows = await lakeEnvelopes(

@@ -1,7 +1,9 @@
 /**
  * The dashboard as a new user sees it: `ticklake up` in a child process, the printed URL opened
  * in headless Chromium (Debian's package, driven by playwright-core). The page must come alive:
- * counters rise, charts draw, news and notifications appear, a worked query answers.
+ * counters rise, charts draw with time and price axes and the last price marked (a stock as
+ * the API's 1-minute candles), instruments can be chosen, latency is over the last 30 s, news
+ * and notifications appear, a worked query answers.
  * A screenshot is saved to test-results/dashboard.png.
  */
 import { access, mkdir } from "node:fs/promises";
@@ -61,17 +63,83 @@ describe("the dashboard in a browser", () => {
       expect(await page.textContent('[data-latency="p99Ms"]')).toMatch(/^[\d,]+ ms$/);
       expect(await page.getAttribute("#connection", "data-state")).toBe("live");
 
-      // Both charts draw a line of several points.
-      for (const kind of ["fx", "stock"]) {
+      // FX: a line of several ticks. Stocks: at least one 1-minute candle.
+      for (const [kind, least] of [
+        ["fx", 3],
+        ["stock", 1],
+      ] as const) {
         await expect
           .poll(async () => Number(await page.getAttribute(`.chart[data-kind="${kind}"]`, "data-points")), {
             timeout: 15_000,
           })
-          .toBeGreaterThan(2);
-        const points = (await page.getAttribute(`.chart[data-kind="${kind}"] polyline`, "points")) ?? "";
-        expect(points.split(" ").length).toBeGreaterThan(2);
+          .toBeGreaterThanOrEqual(least);
       }
+      const fxPoints = (await page.getAttribute('.chart[data-kind="fx"] polyline.series', "points")) ?? "";
+      expect(fxPoints.split(" ").length).toBeGreaterThan(2);
       expect(await page.inputValue('.chart[data-kind="fx"] select')).toBe("EURUSD");
+
+      // Both charts: a time axis and a price axis with labels, and the last price marked.
+      for (const kind of ["fx", "stock"]) {
+        const chart = `.chart[data-kind="${kind}"]`;
+        const times = await page.locator(`${chart} .axis.time text`).allTextContents();
+        expect(times.length, kind).toBeGreaterThanOrEqual(2);
+        for (const time of times) expect(time, kind).toMatch(/^\d\d:\d\d(:\d\d)?$/);
+        const prices = (await page.locator(`${chart} .axis.price text`).allTextContents()).map(Number);
+        expect(prices.length, kind).toBeGreaterThanOrEqual(2);
+        expect(prices.every(Number.isFinite), kind).toBe(true);
+        expect(prices, kind).toEqual([...prices].sort((a, b) => a - b));
+        // Read in one step: the chart redraws on every tick.
+        const { last, output } = await page.locator(chart).evaluate((root) => ({
+          last: root.querySelector(".last text")?.textContent,
+          output: root.querySelector("output")?.textContent,
+        }));
+        expect(Number(last), kind).toBeGreaterThan(0);
+        expect(last, kind).toBe(output);
+      }
+
+      // The stock's candles are the API's 1-minute bars.
+      const origin = new URL(url).origin;
+      const candlesOf = () =>
+        page.locator('.chart[data-kind="stock"] .candle').evaluateAll((nodes) =>
+          nodes.map((node) => ({
+            minute: node.getAttribute("data-minute"),
+            open: Number(node.getAttribute("data-open")),
+          })),
+        );
+      const stock = await page.inputValue('.chart[data-kind="stock"] select');
+      const { bars } = (await (await fetch(`${origin}/v1/stocks/${stock}/bars?limit=60`)).json()) as {
+        bars: Array<{ minute: string; open: number }>;
+      };
+      expect(bars.length).toBeGreaterThan(0);
+      expect(await candlesOf()).toContainEqual({ minute: bars[0]?.minute, open: bars[0]?.open });
+
+      // Other instruments can be chosen: the charts follow.
+      const otherStock = await page
+        .locator('.chart[data-kind="stock"] select option')
+        .nth(1)
+        .getAttribute("value");
+      const otherPair = await page
+        .locator('.chart[data-kind="fx"] select option')
+        .nth(1)
+        .getAttribute("value");
+      expect(otherStock).not.toBe(stock);
+      expect(otherPair).not.toBe("EURUSD");
+      await page.selectOption('.chart[data-kind="stock"] select', otherStock ?? "");
+      await page.selectOption('.chart[data-kind="fx"] select', otherPair ?? "");
+      await expect
+        .poll(() => page.getAttribute('.chart[data-kind="stock"]', "data-symbol"), { timeout: 10_000 })
+        .toBe(otherStock);
+      await expect
+        .poll(() => page.getAttribute('.chart[data-kind="fx"]', "data-symbol"), { timeout: 10_000 })
+        .toBe(otherPair);
+      expect((await candlesOf()).length).toBeGreaterThan(0);
+
+      // Latency is over a rolling window of the last 30 s, as the page says.
+      const snapshot = (await (await fetch(`${origin}/v1/pipeline`)).json()) as {
+        latency: { windowSeconds: number };
+      };
+      expect(snapshot.latency.windowSeconds).toBe(30);
+      expect(await page.locator("[data-latency-window]").allTextContents()).toEqual(["30 s", "30 s"]);
 
       // A news item and a notification appear.
       await expect.poll(() => page.locator("#news-list li").count(), { timeout: 20_000 }).toBeGreaterThan(0);

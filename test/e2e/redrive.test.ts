@@ -4,7 +4,7 @@
  */
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { queueDepth } from "../../src/aws/deployed-pipeline.ts";
+import { queueDepth } from "../../src/aws/pipeline-view.ts";
 import { packRecords } from "../../src/core/packing.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
 import { runCli } from "../support/cli.ts";

@@ -6,7 +6,7 @@
  */
 import { gunzipSync } from "node:zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { queueDepth } from "../../src/aws/deployed-pipeline.ts";
+import { queueDepth } from "../../src/aws/pipeline-view.ts";
 import { compareSequenceNumbers } from "../../src/core/packing.ts";
 import { storedRangeOf } from "../../src/core/replay.ts";
 import { quantile } from "../../src/core/stats.ts";

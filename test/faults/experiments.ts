@@ -6,7 +6,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { queueDepth } from "../../src/aws/deployed-pipeline.ts";
+import { queueDepth } from "../../src/aws/pipeline-view.ts";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { sleep } from "../../src/core/backoff.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
@@ -17,7 +17,7 @@ import { type FaultRule, faultsEnv, injectThrottling } from "./inject.ts";
 import { Ledger, putRecords } from "./ledger.ts";
 
 /** The processor's timeout in the experiments; SQS's visibility timeout is six times it. */
-export const PROCESSOR_TIMEOUT_SECONDS = 1;
+export const PROCESSOR_TIMEOUT_SECONDS = 2;
 /** Packed messages of 128 KiB, so that oversize records need not be huge. */
 export const MAX_MESSAGE_BYTES = 131_072;
 const DRAIN_TIMEOUT_MS = 120_000;
@@ -147,7 +147,7 @@ export const EXPERIMENTS: Experiment[] = [
     name: "3. the processor crashes after its S3 write",
     fast: true,
     faults: at([
-      { service: "s3", command: "PutObjectCommand", effect: "crash-after", share: 0.3, once: true },
+      { service: "s3", command: "PutObjectCommand", effect: "crash-after", share: 0.3, once: true, limit: 3 },
     ]),
     async drive({ ledger, put }) {
       await inRounds(put, ledger);
@@ -157,7 +157,14 @@ export const EXPERIMENTS: Experiment[] = [
     name: "4. the processor crashes before its S3 write",
     fast: true,
     faults: at([
-      { service: "s3", command: "PutObjectCommand", effect: "crash-before", share: 0.3, once: true },
+      {
+        service: "s3",
+        command: "PutObjectCommand",
+        effect: "crash-before",
+        share: 0.3,
+        once: true,
+        limit: 3,
+      },
     ]),
     async drive({ ledger, put }) {
       await inRounds(put, ledger);

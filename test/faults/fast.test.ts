@@ -43,11 +43,18 @@ describe("fault injection (quick subset)", () => {
   }, 120_000);
 
   it("3. a processor that crashes after writing leaves every object once, announced", async () => {
-    await check(3, (r) => expect(r.faults["PutObjectCommand crash-after"]).toBeGreaterThan(0));
+    await check(3, (r) => {
+      expect(r.faults["PutObjectCommand crash-after"]).toBeGreaterThan(0);
+      // The rule's limit: fewer crashes than maxReceiveCount, so no message can reach the DLQ.
+      expect(r.faults["PutObjectCommand crash-after"]).toBeLessThanOrEqual(3);
+    });
   }, 120_000);
 
   it("4. a processor that crashes before writing loses nothing", async () => {
-    await check(4, (r) => expect(r.faults["PutObjectCommand crash-before"]).toBeGreaterThan(0));
+    await check(4, (r) => {
+      expect(r.faults["PutObjectCommand crash-before"]).toBeGreaterThan(0);
+      expect(r.faults["PutObjectCommand crash-before"]).toBeLessThanOrEqual(3);
+    });
   }, 120_000);
 
   it("6. poison records all go to quarantine with their reasons; the good ones are stored", async () => {

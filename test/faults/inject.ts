@@ -6,7 +6,7 @@
  * `once` (kept in files under TICKLAKE_FAULTS_DIR) lets a redelivery succeed.
  */
 import { createHash } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { z } from "zod";
@@ -31,6 +31,12 @@ export const FaultRule = z.strictObject({
   share: z.number().min(0).max(1).default(1),
   /** Each subject at most once, across execution environments. */
   once: z.boolean().default(false),
+  /**
+   * With `once`: at most this many subjects in all. A crash returns every message of its
+   * batch, so a message can meet one crash per picked subject; fewer picks than SQS's
+   * maxReceiveCount keep every message out of the DLQ whatever the batches hold.
+   */
+  limit: z.int().positive().optional(),
   delayMs: z.int().nonnegative().default(0),
   startsAtMs: z.int().nonnegative().default(0),
   durationMs: z.int().nonnegative().default(0),
@@ -81,15 +87,35 @@ function subjectOf(input: Record<string, unknown>): string {
 
 const hashShare = (text: string) => createHash("sha256").update(text).digest().readUInt32BE(0) / 2 ** 32;
 
-/** Claims a subject for a rule once across every environment; false when already claimed. */
-function claimOnce(dir: string, index: number, subject: string): boolean {
-  const name = `${index}-${createHash("sha256").update(subject).digest("hex").slice(0, 32)}`;
+/** Creates a file that must not exist yet: the claim of every execution environment at once. */
+function claimFile(path: string): boolean {
   try {
-    writeFileSync(join(dir, name), "", { flag: "wx" });
+    writeFileSync(path, "", { flag: "wx" });
     return true;
   } catch {
     return false;
   }
+}
+
+/**
+ * Claims a subject for a rule once across every environment; false when already claimed, or
+ * when the rule's `limit` of subjects is reached. The subject files (`<index>-<hash>`) are the
+ * picks the experiment counts; slots (`slot-<index>-<n>`) only bound them.
+ */
+function claimOnce(dir: string, index: number, subject: string, limit: number | undefined): boolean {
+  const subjectFile = join(
+    dir,
+    `${index}-${createHash("sha256").update(subject).digest("hex").slice(0, 32)}`,
+  );
+  if (limit === undefined) return claimFile(subjectFile);
+  for (let slot = 0; slot < limit; slot++) {
+    const slotFile = join(dir, `slot-${index}-${slot}`);
+    if (!claimFile(slotFile)) continue;
+    if (claimFile(subjectFile)) return true;
+    rmSync(slotFile);
+    return false;
+  }
+  return false;
 }
 
 /** Adds the rules' middleware to the clients. */
@@ -117,7 +143,8 @@ export function injectFaults(clients: AwsClients, rules: Rule[], dir: string): v
         if (rule.durationMs > 0 && !inWindow) return next(args);
         const subject = subjectOf(args.input);
         const picked =
-          hashShare(`${index}/${subject}`) < rule.share && (!rule.once || claimOnce(dir, index, subject));
+          hashShare(`${index}/${subject}`) < rule.share &&
+          (!rule.once || claimOnce(dir, index, subject, rule.limit));
         if (!picked) return next(args);
         switch (rule.effect) {
           case "fail":

@@ -1,6 +1,7 @@
 /**
- * The command line's hand-overs: `ticklake deploy --dry-run` synthesizes the stage's stack with
- * the CDK CLI (offline, cdk-nag included), and bad names are refused before anything runs.
+ * The command line's hand-overs, through the bin script as a user runs it: `ticklake deploy
+ * --dry-run` synthesizes the stage's stack with the CDK CLI (offline, cdk-nag included), and bad
+ * names are refused before anything runs.
  */
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
@@ -32,26 +33,10 @@ describe("ticklake deploy and bench", () => {
     );
   });
 
-  it("describes every command in --help", async () => {
+  it("the bin script prints the command table and exits 0 (each command's help: test/integration/cli.test.ts)", async () => {
     const { code, stdout } = await runCli(["--help"]);
     expect(code).toBe(0);
-    for (const command of [
-      "up",
-      "send",
-      "query",
-      "sync",
-      "status",
-      "redrive",
-      "replay",
-      "bench",
-      "deploy",
-      "provision",
-      "schema",
-    ]) {
-      expect(stdout, command).toMatch(new RegExp(`^  ${command}\\b`, "m"));
-      const help = await runCli([command, "--help"]);
-      expect(help.code, command).toBe(0);
-      expect(help.stdout, command).toContain(`Usage: ticklake ${command}`);
-    }
+    expect(stdout).toMatch(/^Usage: ticklake \[options\] \[command\]$/m);
+    expect(stdout).toMatch(/^ {2}deploy \[options\] \[cdkArgs\.\.\.\]/m);
   });
 });

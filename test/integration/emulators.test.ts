@@ -3,6 +3,7 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
   PutRecordCommand,
+  type PutRecordCommandOutput,
 } from "@aws-sdk/client-kinesis";
 import {
   CreateBucketCommand,
@@ -70,22 +71,26 @@ describe("emulator host", () => {
   it("keeps S3 objects and Kinesis records across a crash (SIGKILL) and a restart", async () => {
     const first = await emulatorsIn(state.dir);
     let clients = localClients(first.endpoints);
-    await clients.s3.send(new CreateBucketCommand({ Bucket: "durable" }));
-    await clients.s3.send(
-      new PutObjectCommand({
-        Bucket: "durable",
-        Key: "lake/news/dt=2026-11-26/hour=10/o.jsonl.gz",
-        Body: new Uint8Array([1, 2, 3, 250]),
-        ContentType: "application/x-ndjson",
-        Metadata: { records: "4" },
-      }),
-    );
-    await clients.kinesis.send(new CreateStreamCommand({ StreamName: "durable", ShardCount: 1 }));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const put = await clients.kinesis.send(
-      new PutRecordCommand({ StreamName: "durable", PartitionKey: "k", Data: Buffer.from("hello") }),
-    );
-    clients.destroy();
+    let put: PutRecordCommandOutput;
+    try {
+      await clients.s3.send(new CreateBucketCommand({ Bucket: "durable" }));
+      await clients.s3.send(
+        new PutObjectCommand({
+          Bucket: "durable",
+          Key: "lake/news/dt=2026-11-26/hour=10/o.jsonl.gz",
+          Body: new Uint8Array([1, 2, 3, 250]),
+          ContentType: "application/x-ndjson",
+          Metadata: { records: "4" },
+        }),
+      );
+      await clients.kinesis.send(new CreateStreamCommand({ StreamName: "durable", ShardCount: 1 }));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      put = await clients.kinesis.send(
+        new PutRecordCommand({ StreamName: "durable", PartitionKey: "k", Data: Buffer.from("hello") }),
+      );
+    } finally {
+      clients.destroy();
+    }
     await first.kill();
 
     const second = await emulatorsIn(state.dir);

@@ -1,8 +1,12 @@
 /**
  * `ticklake query` over a lake written by the real processor into the local S3: the worked
- * examples give the answers worked out by hand, and a record stored twice counts once.
+ * examples give the answers worked out by hand, and a record stored twice counts once. Only
+ * one read-only SELECT runs: every statement that writes or changes state is refused by its
+ * type, a long query is interrupted at its limit while the server goes on answering.
  */
 import { readFileSync } from "node:fs";
+import { access, readdir } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { describe, expect, it } from "vitest";
@@ -11,7 +15,10 @@ import { runQuery } from "../../src/cli/query.ts";
 import { QUERY_EXAMPLES } from "../../src/cli/query-examples.ts";
 import { type Envelope, envelopeOf } from "../../src/core/events.ts";
 import { packRecords } from "../../src/core/packing.ts";
+import { dashboard } from "../../src/dashboard/plugin.ts";
 import { makeProcessorHandler } from "../../src/functions/processor.ts";
+import { build } from "../../src/webserver/app.ts";
+import { MarketFeed } from "../../src/webserver/feed.ts";
 import { sqsRecord, streamRecords } from "../support/factories.ts";
 import { provisionedAws } from "../support/local-aws.ts";
 
@@ -55,8 +62,9 @@ describe("ticklake query", () => {
     expect(response.batchItemFailures).toEqual([]);
   }
 
-  const query = async (sql: string) =>
-    runQuery(aws.clients.s3, aws.resources.bucket, sql, `${aws.dir}/cache`);
+  const cache = () => `${aws.dir}/cache`;
+  const query = async (sql: string, timeoutMs = 60_000) =>
+    runQuery(aws.clients.s3, aws.resources.bucket, sql, cache(), { timeoutMs });
   const objects = async (sql: string) => {
     const result = await query(sql);
     return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i]])));
@@ -168,16 +176,161 @@ describe("ticklake query", () => {
     }
   });
 
-  it("sandboxed, as the dashboard runs it, reads the lake but no other file and writes none", async () => {
-    const sandboxed = (sql: string) =>
-      runQuery(aws.clients.s3, aws.resources.bucket, sql, `${aws.dir}/cache`, { sandboxed: true });
-    const counted = await sandboxed("SELECT count(*) AS n FROM fx_quotes");
-    expect(counted.rows).toEqual((await query("SELECT count(*) AS n FROM fx_quotes")).rows);
+  it("reads the lake's mirror but no other file, and writes none", async () => {
+    const counted = await query("SELECT count(*) AS n FROM fx_quotes");
     expect(Number(counted.rows[0]?.[0])).toBeGreaterThan(0);
-    await expect(sandboxed("SELECT * FROM read_text('/etc/hostname')")).rejects.toThrow(/Permission Error/);
-    await expect(sandboxed(`COPY (SELECT 1) TO '${aws.dir}/leak.csv'`)).rejects.toThrow(/Permission Error/);
-    await expect(sandboxed("SET enable_external_access = true")).rejects.toThrow(/Cannot change/);
-    // The command line is not sandboxed: there the user may read and write files.
-    expect((await query("SELECT count(*) AS n FROM read_text('/etc/hostname')")).rows).toEqual([["1"]]);
+    await expect(query("SELECT * FROM read_text('/etc/hostname')")).rejects.toThrow(
+      /^queries may read only the lake's mirror and write nothing \(Permission Error: Cannot access file "\/etc\/hostname"/,
+    );
+    await expect(query(`COPY (SELECT 1) TO '${aws.dir}/leak.csv'`)).rejects.toMatchObject({
+      code: "QUERY_REFUSED",
+      message: expect.stringContaining("Permission Error"),
+    });
+    await expect(access(`${aws.dir}/leak.csv`)).rejects.toThrow(/ENOENT/);
+  });
+
+  it("refuses every statement that writes or changes state, naming its type, and runs none", async () => {
+    const filesBefore = await filesUnder(cache());
+    const refused: Array<[sql: string, got: string]> = [
+      [`COPY (SELECT 1 AS x) TO '${cache()}/evil.parquet'`, "a statement of type COPY"],
+      [
+        `COPY fx_quotes TO '${cache()}/lake/fx_quotes/dt=2026-11-26/hour=15/evil.parquet'`,
+        "a statement of type COPY",
+      ],
+      [`EXPORT DATABASE '${cache()}/export'`, "a statement of type EXPORT"],
+      ["CREATE TABLE copied AS SELECT * FROM fx_quotes", "a statement of type CREATE"],
+      ["CREATE OR REPLACE VIEW fx_quotes AS SELECT 1 AS x", "a statement of type CREATE"],
+      ["INSERT INTO fx_quotes SELECT * FROM fx_quotes", "a statement of type INSERT"],
+      ["UPDATE fx_quotes SET bid = 0", "a statement of type UPDATE"],
+      ["DELETE FROM fx_quotes", "a statement of type DELETE"],
+      ["DROP VIEW fx_quotes", "a statement of type DROP"],
+      ["ATTACH ':memory:' AS other", "a statement of type ATTACH"],
+      ["DETACH memory", "a statement of type DETACH"],
+      ["SET threads = 8", "a statement of type SET"],
+      ["SET enable_external_access = true", "a statement of type SET"],
+      ["PRAGMA threads = 8", "a statement of type SET"],
+      ["RESET memory_limit", "a statement of type SET"],
+      ["INSTALL httpfs", "a statement of type LOAD"],
+      ["LOAD json", "a statement of type LOAD"],
+      ["CHECKPOINT", "a statement of type CALL"],
+      ["PRAGMA enable_profiling", "a statement of type PRAGMA"],
+      ["BEGIN TRANSACTION", "a statement of type TRANSACTION"],
+      ["EXPLAIN ANALYZE SELECT count(*) FROM fx_quotes", "a statement of type EXPLAIN"],
+      ["SELECT 1; SELECT 2", "2 statements"],
+      ["SELECT count(*) FROM fx_quotes; DELETE FROM fx_quotes", "2 statements"],
+      ["-- nothing but a comment", "no statement"],
+    ];
+    for (const [sql, got] of refused) {
+      await expect(query(sql), sql).rejects.toMatchObject({
+        name: "QueryRefusedError",
+        code: "QUERY_REFUSED",
+        message: expect.stringMatching(
+          new RegExp(`^only one read-only SELECT over the lake: .*\\(got ${got}\\)$`),
+        ),
+      });
+    }
+    // DuckDB binds EXPORT by creating its folder (empty): no statement wrote a file.
+    expect(await filesUnder(cache())).toEqual(filesBefore);
+    expect((await query("SELECT count(*) AS n FROM fx_quotes")).rows).toEqual(
+      (await query("SELECT count(*) AS n FROM fx_quotes")).rows,
+    );
+  });
+
+  it("runs what DuckDB reads as a SELECT: DESCRIBE, SHOW, SUMMARIZE, PRAGMA table_info, VALUES", async () => {
+    expect((await query("DESCRIBE fx_quotes")).rows.map((row) => row[0])).toContain("bid");
+    expect((await query("SHOW TABLES")).rows.map((row) => row[0])).toEqual(
+      expect.arrayContaining(["fx_quotes", "stock_quotes", "news", "http_requests", "quarantine"]),
+    );
+    expect((await query("SUMMARIZE fx_quotes")).columns).toContain("approx_unique");
+    expect((await query("PRAGMA table_info('news')")).rows.map((row) => row[1])).toContain("headline");
+    expect((await query("VALUES (1, 'a')")).rows).toEqual([[1, "a"]]);
+  });
+
+  it("says where the SQL is wrong and what to do about it", async () => {
+    await expect(query("SELEC 1")).rejects.toMatchObject({
+      code: "QUERY_FAILED",
+      message:
+        'Parser Error: syntax error at or near "SELEC" (line 1, column 1): fix the SQL near that token',
+    });
+    await expect(query("SELECT * FROM fx_quote")).rejects.toMatchObject({
+      code: "QUERY_FAILED",
+      message: expect.stringMatching(
+        /^Catalog Error: Table with name fx_quote does not exist .*Did you mean "fx_quotes".*`ticklake schema` lists their columns\)$/,
+      ),
+    });
+    await expect(query("SELECT 1 AS x,\n  nope FROM fx_quotes")).rejects.toMatchObject({
+      code: "QUERY_FAILED",
+      message: expect.stringMatching(
+        /^Binder Error: Referenced column "nope" not found in FROM clause \(line 2, column 3\)/,
+      ),
+    });
+  });
+
+  it("interrupts a query at its time limit", async () => {
+    // Unbounded, it runs for tens of seconds; only an interrupt ends it with this error.
+    await expect(query("SELECT count(*) FROM range(100000000000)", 1_000)).rejects.toMatchObject({
+      name: "QueryTimeoutError",
+      code: "QUERY_TIMEOUT",
+      message: expect.stringContaining("the query ran past its 1 s limit and was interrupted"),
+    });
+  });
+
+  it("in the dashboard: 400 with the reason, and /health answers while a long query runs", async () => {
+    const feed = new MarketFeed({ seed: 1, source: SOURCE, sink: { ship: () => {} } });
+    const app = await build({ feed, source: SOURCE });
+    await app.register(dashboard, {
+      query: (sql, limits) => runQuery(aws.clients.s3, aws.resources.bucket, sql, cache(), limits),
+      queryTimeoutMs: 3_000,
+    });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+      const post = (sql: string) =>
+        fetch(`${base}/v1/query`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ sql }),
+        });
+      const copy = await post(`COPY (SELECT 1 AS x) TO '${cache()}/evil.parquet'`);
+      expect(copy.status).toBe(400);
+      expect(((await copy.json()) as { error: unknown }).error).toEqual({
+        code: "QUERY_REFUSED",
+        message: expect.stringMatching(
+          /SELECT, WITH … SELECT, VALUES, DESCRIBE.*\(got a statement of type COPY\)$/,
+        ),
+      });
+      await expect(access(`${cache()}/evil.parquet`)).rejects.toThrow(/ENOENT/);
+
+      let running = true;
+      const long = post("SELECT count(*) FROM range(100000000000)").finally(() => {
+        running = false;
+      });
+      let answered = 0;
+      while (running) {
+        // A bounded wait: each health check must answer within 2 s while DuckDB is busy.
+        const health = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2_000) });
+        expect(health.status).toBe(200);
+        answered++;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const timedOut = await long;
+      expect(timedOut.status).toBe(400);
+      expect(((await timedOut.json()) as { error: unknown }).error).toMatchObject({
+        code: "QUERY_TIMEOUT",
+        message: expect.stringContaining("ran past its 3 s limit"),
+      });
+      expect(answered).toBeGreaterThan(5);
+    } finally {
+      await app.close();
+    }
   });
 });
+
+/** Every file (not folder) under `dir`, relative, sorted. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort();
+}

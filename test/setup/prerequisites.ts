@@ -7,16 +7,21 @@
  * - Python checkers (shared/DESIGN.md §10): `requirements-test.txt`, every package pinned,
  *   installed into the git-ignored `.venv/` inside the project, again only when that file
  *   changed.
+ * - Node.js 24, the runtime the stack deploys: the npm registry's `node-<platform>-<arch>`
+ *   package at a pinned version (`NODE_24_PACKAGE`), fetched with `npm pack` (npm checks its
+ *   integrity against the registry) and unpacked into the git-ignored `.cache/`. It has no
+ *   install script.
  *
  * Where it cannot install something (not root, not Debian), it stops with one message that
  * names each missing tool and the command that installs it, and no test runs.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AWS_CLI, CHROMIUM, PYTHON_VENV } from "../support/tools.ts";
+import { AWS_CLI, CHROMIUM, NODE_24, NODE_24_DIR, NODE_24_PACKAGE, PYTHON_VENV } from "../support/tools.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const REQUIREMENTS = join(ROOT, "requirements-test.txt");
@@ -117,6 +122,24 @@ function installPythonTools(): boolean {
   return installed;
 }
 
+function installNode24(): boolean {
+  if (existsSync(NODE_24)) return true;
+  process.stdout.write(`fetching ${NODE_24_PACKAGE} from the npm registry into ${NODE_24_DIR} (once)\n`);
+  const download = mkdtempSync(join(tmpdir(), "ticklake-node24-"));
+  try {
+    const packed = spawnSync("npm", ["pack", NODE_24_PACKAGE, "--silent", "--pack-destination", download], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const tarball = packed.stdout?.trim().split("\n").at(-1);
+    if (packed.status !== 0 || !tarball) return false;
+    mkdirSync(NODE_24_DIR, { recursive: true });
+    return run("tar", ["-xzf", join(download, tarball), "-C", NODE_24_DIR, "--strip-components=1"]);
+  } finally {
+    rmSync(download, { recursive: true, force: true });
+  }
+}
+
 function main(): number {
   const plan = planInstall(machineFacts());
   if (plan.kind === "blocked") {
@@ -143,6 +166,12 @@ function main(): number {
   if (!installPythonTools()) {
     process.stderr.write(
       `ticklake: pip could not install ${REQUIREMENTS} into ${PYTHON_VENV}; is PyPI reachable?\n`,
+    );
+    return 1;
+  }
+  if (!installNode24()) {
+    process.stderr.write(
+      `ticklake: npm could not fetch ${NODE_24_PACKAGE}; is the npm registry reachable?\n`,
     );
     return 1;
   }

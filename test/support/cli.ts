@@ -1,5 +1,7 @@
-/** The `ticklake` command as a child process, as a user runs it, with its output collected. */
+/** The `ticklake` command as a user runs it (a child process), or in-process, with its output collected. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { Writable } from "node:stream";
+import { run } from "../../src/cli/program.ts";
 
 const BIN = new URL("../../bin/ticklake.mjs", import.meta.url).pathname;
 
@@ -49,4 +51,27 @@ export async function runCli(
   run.child.stderr?.on("data", (chunk: string) => stderr.push(chunk));
   const code = await run.exit;
   return { code, stdout: stdout.join(""), stderr: stderr.join("") };
+}
+
+/**
+ * Runs `ticklake <args…>` in this process, as bin/ticklake.mjs does but without a child: its
+ * exit code and what it wrote. `env` replaces the environment the command sees.
+ */
+export async function runInProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new Collected();
+  const stderr = new Collected();
+  const code = await run(args, { stdout, stderr, env });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** A stream that keeps what is written to it, as text. */
+class Collected extends Writable {
+  text = "";
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: (error?: Error | null) => void) {
+    this.text += chunk.toString();
+    done();
+  }
 }

@@ -12,6 +12,8 @@ export class LocalRun {
   readonly #functions: LocalPipelineOptions["functions"];
   /** When each object's first notification arrived, over every restart of the pipeline. */
   readonly notifiedAt = new Map<string, number>();
+  /** What the pipelines this run started reported as information (`onNotice`). */
+  readonly notices: string[] = [];
   emulators!: RunningEmulators;
   pipeline!: LocalPipeline;
 
@@ -42,6 +44,7 @@ export class LocalRun {
       stateDir: this.dir,
       spec: this.spec,
       endpoints: this.emulators.endpoints,
+      onNotice: (stage, message) => this.notices.push(`[${stage}] ${message}`),
       ...(this.#functions ? { functions: this.#functions } : {}),
     });
   }

@@ -5,6 +5,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import { columnsOf, sqlTypeOf } from "../../src/core/columns.ts";
 import { DATASET_OF, DATASETS, type Dataset, type Envelope, envelopeOf } from "../../src/core/events.ts";
+import { icebergSchemaOf } from "../../src/core/iceberg/schema.ts";
 import { encodeParquet } from "../../src/core/parquet.ts";
 import { MarketSimulator } from "../../src/core/simulator.ts";
 import { parquetEnvelopes, parquetSchema } from "../support/duckdb.ts";
@@ -96,4 +97,41 @@ describe("Parquet encoding, read back by DuckDB", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it.each(DATASETS)(
+    "gives every %s column its Iceberg field id, required, with ts in microseconds",
+    async (dataset) => {
+      // DuckDB reads the Parquet schema as written: field ids come from Arrow's PARQUET:field_id.
+      const rows = simulatedEnvelopes(500).filter((event) => DATASET_OF[event.type] === dataset);
+      const events =
+        rows.length > 0 ? rows : dataset === "http_requests" ? [httpRequest(START)] : [newsArticle(START)];
+      const dir = await mkdtemp(join(tmpdir(), "ticklake-pq-"));
+      const path = join(dir, "o.parquet");
+      await writeFile(path, encodeParquet(dataset, events));
+      const instance = await DuckDBInstance.create(":memory:");
+      const connection = await instance.connect();
+      try {
+        const schema = (
+          await connection.runAndReadAll(
+            `SELECT name, field_id, repetition_type, logical_type FROM parquet_schema('${path}') WHERE name NOT IN ('arrow_schema', 'list')`,
+          )
+        ).getRowObjectsJS();
+        const expected = icebergSchemaOf(dataset).fields.flatMap((field) =>
+          typeof field.type === "string"
+            ? [{ name: field.name, id: field.id }]
+            : [
+                { name: field.name, id: field.id },
+                { name: "element", id: field.type["element-id"] },
+              ],
+        );
+        expect(schema.map((row) => ({ name: row.name, id: Number(row.field_id) }))).toEqual(expected);
+        expect(new Set(schema.map((row) => row.repetition_type))).toEqual(new Set(["REQUIRED"]));
+        expect(String(schema.find((row) => row.name === "ts")?.logical_type)).toContain("MICROS");
+      } finally {
+        connection.closeSync();
+        instance.closeSync();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

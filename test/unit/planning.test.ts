@@ -128,6 +128,22 @@ describe("manifests", () => {
       dataset: "fx_quotes",
       partition: { dt: "2026-11-26", hour: "10" },
     });
+    // The table layer's statistics travel with the announcement: hours since the epoch, counts by field id.
+    expect(manifest.iceberg).toMatchObject({
+      tsHour: HOUR_10 / 3_600_000,
+      recordCount: 1,
+      valueCounts: { "1": 1, "2": 1, "3": 1, "8": 1 },
+    });
+    expect(Object.keys(manifest.iceberg?.columnSizes ?? {})).toHaveLength(8);
+  });
+
+  it("announces quarantine objects without table statistics", () => {
+    const [message] = packRecords(streamRecords(["not json"]), OPTIONS);
+    if (!message) throw new Error("no message");
+    const manifests = planObjects(message).map((plan) => manifestFor(plan, "b", message));
+    expect(manifests.map((manifest) => [manifest.kind, manifest.iceberg])).toEqual([
+      ["quarantine", undefined],
+    ]);
   });
 
   it("quarantines a body that is no packed message under the SQS message id", () => {

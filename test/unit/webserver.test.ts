@@ -146,10 +146,11 @@ describe("market API", () => {
   it("rate-limits a client with 429 and a JSON error", async () => {
     const limited = await build({ feed, source: SOURCE, rateLimitPerMinute: 3 });
     try {
+      // Not on /health: the load balancer's checks are exempt (test/unit/webserver-proxy.test.ts).
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push((await limited.inject({ url: "/health" })).statusCode);
+      for (let i = 0; i < 5; i++) statuses.push((await limited.inject({ url: "/metrics" })).statusCode);
       expect(statuses).toEqual([200, 200, 200, 429, 429]);
-      const response = await limited.inject({ url: "/health" });
+      const response = await limited.inject({ url: "/metrics" });
       expect(response.json().error.code).toBe("RATE_LIMITED");
     } finally {
       await limited.close();

@@ -2,6 +2,8 @@
 // Event streams: /v1/pipeline/stream (a snapshot of every stage once a second) and
 // /v1/stream (the market's ticks and news), and posts SQL to /v1/query.
 
+import { createChart } from "./chart.js";
+
 const POINTS_KEPT = 300;
 const NEWS_KEPT = 50;
 const number = new Intl.NumberFormat("en-US");
@@ -58,6 +60,7 @@ function renderSnapshot(snapshot) {
   $('[data-latency="p50Ms"]').textContent = show(latency.p50Ms, " ms");
   $('[data-latency="p99Ms"]').textContent = show(latency.p99Ms, " ms");
   $('[data-latency="objects"]').textContent = show(latency.objects);
+  for (const node of $$("[data-latency-window]")) node.textContent = `${latency.windowSeconds} s`;
 
   const rows = snapshot.notifications.map((n) => {
     const row = element("tr");
@@ -87,19 +90,36 @@ async function startPipeline() {
 }
 
 // --- markets ---------------------------------------------------------------------------------
+// FX: the mid of every tick, as a line. Stocks: the API's 1-minute OHLC bars as candles, the
+// newest one kept current by the live ticks between fetches.
+
+const MINUTE_MS = 60_000;
+const BARS_SHOWN = 60;
+const BARS_REFRESH_MS = 10_000;
 
 const series = new Map();
+const decimalsSeen = new Map();
 const charts = $$(".chart").map((figure) => ({
   figure,
   kind: figure.dataset.kind,
   select: $("select", figure),
-  polyline: $("polyline", figure),
+  chart: createChart($("svg", figure)),
   last: $("output", figure),
   preferred: figure.dataset.kind === "fx" ? "EURUSD" : "AAPL",
 }));
+const stockChart = charts.find((c) => c.kind === "stock");
+let candles = { symbol: undefined, bars: [] };
 let drawPending = false;
 
-function record(kind, symbol, at, value) {
+const decimalsOf = (value) => (String(value).split(".")[1] ?? "").length;
+
+function scheduleDraw() {
+  if (drawPending) return;
+  drawPending = true;
+  requestAnimationFrame(drawCharts);
+}
+
+function record(kind, symbol, at, value, decimals) {
   let points = series.get(symbol);
   if (!points) {
     points = [];
@@ -108,34 +128,75 @@ function record(kind, symbol, at, value) {
     const option = element("option", symbol);
     option.value = symbol;
     chart.select.append(option);
-    if (symbol === chart.preferred || chart.select.options.length === 1) chart.select.value = symbol;
+    if (symbol === chart.preferred || chart.select.options.length === 1) {
+      chart.select.value = symbol;
+      if (kind === "stock") loadBars();
+    }
   }
+  decimalsSeen.set(symbol, Math.max(decimalsSeen.get(symbol) ?? 0, decimals));
   points.push({ at, value });
   if (points.length > POINTS_KEPT) points.splice(0, points.length - POINTS_KEPT);
-  if (!drawPending) {
-    drawPending = true;
-    requestAnimationFrame(drawCharts);
+  if (kind === "stock" && symbol === candles.symbol) updateCandle(at, value);
+  scheduleDraw();
+}
+
+/** The live tick moves the newest candle, or opens the next minute's. */
+function updateCandle(at, price) {
+  const minute = Math.floor(at / MINUTE_MS) * MINUTE_MS;
+  const current = candles.bars.at(-1);
+  if (current && current.at === minute) {
+    current.high = Math.max(current.high, price);
+    current.low = Math.min(current.low, price);
+    current.close = price;
+  } else if (!current || minute > current.at) {
+    candles.bars.push({ at: minute, open: price, high: price, low: price, close: price });
+    if (candles.bars.length > BARS_SHOWN) candles.bars.shift();
   }
+}
+
+async function loadBars() {
+  const symbol = stockChart.select.value;
+  if (!symbol) return;
+  // Offline for a moment (a restart): the live ticks go on, the next refresh tries again.
+  const response = await fetch(`/v1/stocks/${encodeURIComponent(symbol)}/bars?limit=${BARS_SHOWN}`).catch(
+    () => undefined,
+  );
+  if (!response) return;
+  if (!response.ok || stockChart.select.value !== symbol) return;
+  const { bars } = await response.json();
+  candles = {
+    symbol,
+    bars: bars.map((b) => ({
+      at: Date.parse(b.minute),
+      open: b.open,
+      high: b.high,
+      low: b.low,
+      close: b.close,
+    })),
+  };
+  scheduleDraw();
 }
 
 function drawCharts() {
   drawPending = false;
   for (const chart of charts) {
-    const points = series.get(chart.select.value) ?? [];
+    const symbol = chart.select.value;
+    const decimals = decimalsSeen.get(symbol) ?? 2;
+    if (chart.kind === "stock") {
+      if (candles.symbol !== symbol || candles.bars.length === 0) continue;
+      chart.chart.draw({ kind: "candles", decimals, candles: candles.bars, spanMs: MINUTE_MS });
+      chart.figure.dataset.symbol = symbol;
+      chart.figure.dataset.points = String(candles.bars.length);
+      chart.last.textContent = candles.bars.at(-1).close.toFixed(decimals);
+      continue;
+    }
+    const points = series.get(symbol) ?? [];
     if (points.length === 0) continue;
-    const values = points.map((p) => p.value);
-    const low = Math.min(...values);
-    const high = Math.max(...values);
-    const span = high - low || Math.abs(high) * 1e-6 || 1;
-    const step = points.length > 1 ? 400 / (points.length - 1) : 0;
-    chart.polyline.setAttribute(
-      "points",
-      points
-        .map((p, i) => `${(i * step).toFixed(1)},${(150 - ((p.value - low) / span) * 140).toFixed(1)}`)
-        .join(" "),
-    );
+    // The mid of a quote has a digit more than its bid and ask.
+    chart.chart.draw({ kind: "line", decimals: decimals + 1, points });
+    chart.figure.dataset.symbol = symbol;
     chart.figure.dataset.points = String(points.length);
-    chart.last.textContent = String(values.at(-1));
+    chart.last.textContent = points.at(-1).value.toFixed(decimals + 1);
   }
 }
 
@@ -159,15 +220,18 @@ function addArticle(article) {
 }
 
 async function startMarkets() {
-  for (const chart of charts) chart.select.addEventListener("change", drawCharts);
+  for (const chart of charts) chart.select.addEventListener("change", scheduleDraw);
+  stockChart.select.addEventListener("change", loadBars);
+  setInterval(loadBars, BARS_REFRESH_MS);
+  window.addEventListener("resize", scheduleDraw);
   const response = await fetch("/v1/news?limit=20");
   if (response.ok) {
     const { articles } = await response.json();
     for (const article of [...articles].reverse()) addArticle(article);
   }
   subscribe("market", "/v1/stream", {
-    fx: (quote) => record("fx", quote.pair, quote.at, (quote.bid + quote.ask) / 2),
-    stock: (quote) => record("stock", quote.symbol, quote.at, quote.last),
+    fx: (quote) => record("fx", quote.pair, quote.at, (quote.bid + quote.ask) / 2, decimalsOf(quote.bid)),
+    stock: (quote) => record("stock", quote.symbol, quote.at, quote.last, 2),
     news: addArticle,
   });
 }

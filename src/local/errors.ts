@@ -1,0 +1,19 @@
+/**
+ * Errors of the embedded local AWS. Each is a TicklakeError: a stable `code`, a message naming
+ * what went wrong, and the `cause` kept.
+ */
+import { TicklakeError } from "../core/errors.ts";
+
+/** A function invocation that failed, timed out or crashed its execution environment. */
+export class FunctionError extends TicklakeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("FUNCTION_FAILED", message, options);
+  }
+}
+
+/** A resource of the spec that could not be created or found as it should be. */
+export class ProvisioningError extends TicklakeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("PROVISIONING_FAILED", message, options);
+  }
+}
