@@ -62,6 +62,9 @@ export async function runHost(
   const aws = createServer((request, response) =>
     (isS3Request(request) ? s3 : queues).routing(request, response),
   );
+  // As Fastify's own server (which served all three before): SDK clients keep idle sockets open
+  // indefinitely, and Node's 5 s default would close them under a client about to reuse them.
+  aws.keepAliveTimeout = 72_000;
   const awsPort = await listen(aws, options.awsPort, options.host);
 
   const stop = async () => {
