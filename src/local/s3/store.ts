@@ -211,8 +211,10 @@ export class S3DiskStore {
     const path = join(dir, JOURNAL);
     if (!(await stat(path).catch(() => undefined))) await this.#migrateSidecars(bucket);
     let lines = 0;
-    // Reads of 4 MiB: fewer round trips through the thread pool than the default 64 KiB.
-    const input = createReadStream(path, { highWaterMark: 4 * 1_024 * 1_024 });
+    // Reads of 256 KiB: fewer round trips through the thread pool than the default 64 KiB, and
+    // only about a thousand lines alive at once. Reads of 4 MiB held 12,000 and left the heap
+    // that promoted them resident: 1.2-1.5 KB of RSS per stored object instead of about 0.8.
+    const input = createReadStream(path, { highWaterMark: 256 * 1_024 });
     for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
       if (text === "") continue;
       let line: JournalLine;
@@ -236,7 +238,12 @@ export class S3DiskStore {
     }
     bucket.keys = [...bucket.objects.keys()].sort();
     if (lines > 2 * bucket.objects.size + 1_000) await this.#rewriteJournal(bucket);
-    bucket.journal = await open(path, "a");
+    bucket.journal = await open(path, "a+");
+    // A line torn by a crash has no newline: end it, or the next line would be joined to it.
+    const { size } = await bucket.journal.stat();
+    const last = Buffer.alloc(1);
+    if (size > 0) await bucket.journal.read(last, 0, 1, size - 1);
+    if (size > 0 && last[0] !== 0x0a) await bucket.journal.write("\n");
     this.#buckets.set(name, bucket);
     return bucket;
   }
