@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "../../src/aws/clients.ts";
 import type { RunningEmulators } from "../../src/local/emulators.ts";
 import { localClients } from "../../src/local/pipeline.ts";
+import { S3DiskStore } from "../../src/local/s3/store.ts";
 import { awsCli, emulatorsIn, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
 
 // EMULATOR-SPECIFIC: the local S3 (src/local/s3/) stands in for S3; these tests hold it to what
@@ -164,6 +165,33 @@ describe("local S3 on disk", () => {
     expect(put.ETag).toBe(`"${createHash("md5").update(bytes).digest("hex")}"`);
   });
 
+  it("keeps the first write after a crash that tore the journal's last line", async () => {
+    // GIVEN a store whose journal ends in half a line, as a crash mid-append leaves it
+    const torn = await tempStateDir();
+    const root = join(torn.dir, "s3");
+    try {
+      const before = new S3DiskStore(root);
+      await before.open();
+      await before.createBucket("torn");
+      await before.put("torn", "kept", Readable.from(["kept"]), {});
+      await before.close();
+      await appendFile(join(root, "torn", "index.ndjson"), '{"k":"half-writ');
+      // WHEN it opens, stores one more object and opens again
+      const after = new S3DiskStore(root);
+      expect(await after.open()).toBe(1);
+      await after.put("torn", "next", Readable.from(["next"]), {});
+      await after.close();
+      const again = new S3DiskStore(root);
+      // THEN both acknowledged objects are there, and not the torn one
+      expect(await again.open()).toBe(2);
+      const listed = again.list("torn", { prefix: "", delimiter: undefined, after: "", maxKeys: 10 });
+      expect(listed.objects.map((o) => o.key)).toEqual(["kept", "next"]);
+      await again.close();
+    } finally {
+      await torn.remove();
+    }
+  });
+
   it("starts with a lake written before the journal (one .json beside each body)", async () => {
     // GIVEN a state folder in the earlier layout
     const legacy = await tempStateDir();
@@ -244,11 +272,19 @@ describe("local S3 on disk", () => {
       expect((await readFile(join(down, "large.bin"))).equals(large)).toBe(true);
     });
 
-    it("s3 ls --recursive pages through more keys than a page holds, and rm --recursive deletes them", async () => {
-      // GIVEN more keys than one listing page holds
-      await Promise.all(
-        Array.from({ length: 1_005 }, (_, i) => put("cli", `many/${String(i).padStart(4, "0")}.txt`, `${i}`)),
-      );
+    it("s3 ls --recursive pages through more keys than a page holds", async () => {
+      // GIVEN more keys than one listing page holds, written by the store while the host is
+      // down (a thousand PUTs through the SDK cost seconds of CPU that this test is not about)
+      clients.destroy();
+      await emulators.stop();
+      const store = new S3DiskStore(join(state.dir, "s3"));
+      await store.open();
+      for (let i = 0; i < 1_005; i++)
+        await store.put("cli", `many/${String(i).padStart(4, "0")}.txt`, Readable.from([`${i}`]), {});
+      await store.close();
+      emulators = await emulatorsIn(state.dir);
+      clients = localClients(emulators.endpoints);
+      endpoint = emulators.endpoints.s3;
       // WHEN the CLI lists them
       const listing = await awsCli(endpoint, ["s3", "ls", "s3://cli/many/", "--recursive"]);
       // THEN each comes once
@@ -258,9 +294,23 @@ describe("local S3 on disk", () => {
         .map((line) => line.split(/\s+/).at(-1));
       expect(listed).toHaveLength(1_005);
       expect(new Set(listed).size).toBe(1_005);
-      // AND rm --recursive (DeleteObjects) empties the prefix
-      await awsCli(endpoint, ["s3", "rm", "s3://cli/many/", "--recursive"]);
-      expect(await listKeys(clients.s3, "cli", "many/")).toEqual([]);
+    });
+
+    it("s3 rm --recursive deletes every key under a prefix and nothing beside it", async () => {
+      // GIVEN keys at several depths under a prefix, and one that only shares its first letters
+      const under = [
+        "gone/a.txt",
+        "gone/b/c.txt",
+        "gone/b/d/e.txt",
+        ...Array.from({ length: 20 }, (_, i) => `gone/n/${i}`),
+      ];
+      await Promise.all([...under, "gone-not/kept.txt"].map((key) => put("cli", key, key)));
+      // WHEN the CLI removes the prefix (one DeleteObject per key, as the CLI does)
+      const output = await awsCli(endpoint, ["s3", "rm", "s3://cli/gone/", "--recursive"]);
+      // THEN every key under it is gone, each reported once, and the neighbour stays
+      expect(output.trim().split("\n")).toHaveLength(under.length);
+      expect(await listKeys(clients.s3, "cli", "gone/")).toEqual([]);
+      expect(await listKeys(clients.s3, "cli", "gone-")).toEqual(["gone-not/kept.txt"]);
     });
   });
 });
