@@ -3,19 +3,23 @@ import { appendFile, mkdir, readdir, readFile, writeFile } from "node:fs/promise
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import {
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3ServiceException,
+  UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "../../src/aws/clients.ts";
 import type { RunningEmulators } from "../../src/local/emulators.ts";
 import { localClients } from "../../src/local/pipeline.ts";
 import { S3DiskStore } from "../../src/local/s3/store.ts";
-import { awsCli, emulatorsIn, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
+import { awsCli, emulatorsIn, eventually, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
 
 // EMULATOR-SPECIFIC: the local S3 (src/local/s3/) stands in for S3; these tests hold it to what
 // S3 does, through the SDK and Debian's AWS CLI.
@@ -163,6 +167,57 @@ describe("local S3 on disk", () => {
     // THEN the object is exactly the bytes, and its ETag their MD5
     expect(Buffer.from(await getBytes(clients.s3, "chunked", "streamed.bin")).equals(bytes)).toBe(true);
     expect(put.ETag).toBe(`"${createHash("md5").update(bytes).digest("hex")}"`);
+  });
+
+  it("answers a conditional write 409 while another of the key is in flight, and 412 once it is stored, multipart too", async () => {
+    // GIVEN a conditional PUT whose body is still arriving
+    await clients.s3.send(new CreateBucketCommand({ Bucket: "race" }));
+    const slow = new PassThrough();
+    slow.write("winner ");
+    const first = clients.s3.send(
+      new PutObjectCommand({
+        Bucket: "race",
+        Key: "v1.json",
+        Body: slow,
+        ContentLength: 12,
+        IfNoneMatch: "*",
+      }),
+    );
+    const statusOf = (request: Promise<unknown>) =>
+      request.then(
+        () => 200,
+        (error: unknown) => (error as S3ServiceException).$metadata?.httpStatusCode,
+      );
+    // WHEN another conditional PUT of the key arrives meanwhile, THEN it loses with 409, as on S3
+    // (its first bytes have left the client, and a later request has been answered since)
+    await eventually(async () => (slow.readableLength === 0 ? true : undefined), 10_000, "the first bytes");
+    await clients.s3.send(new ListBucketsCommand({}));
+    const racing = (body: string) =>
+      clients.s3.send(new PutObjectCommand({ Bucket: "race", Key: "v1.json", Body: body, IfNoneMatch: "*" }));
+    expect(await statusOf(racing("loser"))).toBe(409);
+    // AND once the first is stored, a conditional PUT gets 412 and the first body stays
+    slow.end("body!");
+    expect(await statusOf(first)).toBe(200);
+    expect(await statusOf(racing("late"))).toBe(412);
+    expect(new TextDecoder().decode(await getBytes(clients.s3, "race", "v1.json"))).toBe("winner body!");
+    // AND CompleteMultipartUpload with If-None-Match: * of an existing key gets 412 too
+    const { UploadId } = await clients.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: "race", Key: "v1.json" }),
+    );
+    const part = await clients.s3.send(
+      new UploadPartCommand({ Bucket: "race", Key: "v1.json", UploadId, PartNumber: 1, Body: "multipart" }),
+    );
+    const complete = clients.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: "race",
+        Key: "v1.json",
+        UploadId,
+        IfNoneMatch: "*",
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
+    expect(await statusOf(complete)).toBe(412);
+    expect(new TextDecoder().decode(await getBytes(clients.s3, "race", "v1.json"))).toBe("winner body!");
   });
 
   it("keeps the first write after a crash that tore the journal's last line", async () => {
