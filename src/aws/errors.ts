@@ -2,14 +2,10 @@
  * Errors of the AWS adapters. Each is a TicklakeError: a stable `code`, a message naming what
  * went wrong and the value received, and the `cause` kept.
  */
-import { TicklakeError } from "../core/errors.ts";
+import { codedError, TicklakeError } from "../core/errors.ts";
 
 /** Packed messages SQS would still not take after every retry. */
-export class SqsSendError extends TicklakeError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("SQS_SEND_FAILED", message, options);
-  }
-}
+export class SqsSendError extends codedError("SQS_SEND_FAILED") {}
 
 /**
  * A log record the shipper did not accept. What it accepted it does not lose; what it refuses
@@ -33,15 +29,7 @@ export class ShipperStoppedError extends ShipperRefusal {
 }
 
 /** A subscription of a queue to the topic could not be set up. */
-export class SubscriptionError extends TicklakeError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("SUBSCRIPTION_FAILED", message, options);
-  }
-}
+export class SubscriptionError extends codedError("SUBSCRIPTION_FAILED") {}
 
 /** An object of the lake could not be mirrored as it is: no body, a wrong checksum, a bad key. */
-export class LakeObjectError extends TicklakeError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("LAKE_OBJECT_INVALID", message, options);
-  }
-}
+export class LakeObjectError extends codedError("LAKE_OBJECT_INVALID") {}

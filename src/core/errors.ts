@@ -9,23 +9,25 @@ export class TicklakeError extends Error {
   }
 }
 
-/** A setting (environment variable, CLI option, resource spec) is missing or out of range. */
-export class ConfigError extends TicklakeError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("CONFIG_INVALID", message, options);
-  }
+/**
+ * The base of a TicklakeError whose instances all carry one code:
+ * `class QueryTimeoutError extends codedError("QUERY_TIMEOUT") {}`; its name is the subclass's.
+ */
+export function codedError<Code extends string>(code: Code) {
+  return class extends TicklakeError {
+    declare readonly code: Code;
+
+    constructor(message: string, options?: ErrorOptions) {
+      super(code, message, options);
+    }
+  };
 }
+
+/** A setting (environment variable, CLI option, resource spec) is missing or out of range. */
+export class ConfigError extends codedError("CONFIG_INVALID") {}
 
 /** An SQS message body that is not a packed ticklake message. */
-export class PackedMessageError extends TicklakeError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("PACKED_MESSAGE_INVALID", message, options);
-  }
-}
+export class PackedMessageError extends codedError("PACKED_MESSAGE_INVALID") {}
 
 /** A partition key Kinesis would not take. */
-export class PartitionKeyError extends TicklakeError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("PARTITION_KEY_INVALID", message, options);
-  }
-}
+export class PartitionKeyError extends codedError("PARTITION_KEY_INVALID") {}

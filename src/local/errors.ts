@@ -2,18 +2,10 @@
  * Errors of the embedded local AWS. Each is a TicklakeError: a stable `code`, a message naming
  * what went wrong, and the `cause` kept.
  */
-import { TicklakeError } from "../core/errors.ts";
+import { codedError } from "../core/errors.ts";
 
 /** A function invocation that failed, timed out or crashed its execution environment. */
-export class FunctionError extends TicklakeError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("FUNCTION_FAILED", message, options);
-  }
-}
+export class FunctionError extends codedError("FUNCTION_FAILED") {}
 
 /** A resource of the spec that could not be created or found as it should be. */
-export class ProvisioningError extends TicklakeError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("PROVISIONING_FAILED", message, options);
-  }
-}
+export class ProvisioningError extends codedError("PROVISIONING_FAILED") {}
