@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The benchmarks `ticklake bench` runs, in order: bench/<name>.bench.ts. */
-export const BENCHES = ["pipeline", "processor", "shipper", "webserver", "cost"] as const;
+export const BENCHES = ["pipeline", "processor", "shipper", "webserver", "cost", "local-lake"] as const;
 export type Bench = (typeof BENCHES)[number];
 
 /** Runs a program in the project root with the terminal attached; resolves to its exit code. */

@@ -1,18 +1,19 @@
 /**
- * The emulator host: a child process that serves Kinesis (kinesalite, LevelDB on disk) and
- * SQS, SNS and S3 (fauxqs, with S3 persisted by S3Persistence and SQS's query protocol
- * translated by installSqsQueryProtocol) on 127.0.0.1.
+ * The emulator host: a child process that serves Kinesis (kinesalite, LevelDB on disk) and,
+ * on one port, SQS and SNS (fauxqs, with SQS's query protocol translated by
+ * installSqsQueryProtocol) and S3 (the local S3 of `./s3/`, objects on disk) on 127.0.0.1.
  * `emulator-host-main.ts` runs it in a child process started by `startEmulators`.
  */
 import { mkdir } from "node:fs/promises";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { buildApp } from "fauxqs";
 // Before kinesalite: it patches one of kinesalite's actions, which kinesalite reads on load.
 import "./kinesalite-fixes.ts";
 import kinesalite from "kinesalite";
-import { S3Persistence } from "./s3-persistence.ts";
+import { buildS3Api, isS3Request } from "./s3/api.ts";
+import { S3DiskStore } from "./s3/store.ts";
 import { installSqsQueryProtocol } from "./sqs-query-protocol.ts";
 
 export interface HostOptions {
@@ -27,6 +28,7 @@ export interface HostReady {
   type: "ready";
   kinesisPort: number;
   awsPort: number;
+  /** Objects in the local S3 when it started. */
   restoredObjects: number;
 }
 
@@ -50,17 +52,27 @@ export async function runHost(
   });
   const kinesisPort = await listen(kinesis, options.kinesisPort, options.host);
 
-  const app = buildApp({ logger: false, defaultRegion: options.region });
-  const persistence = new S3Persistence(app, join(options.stateDir, "s3"));
-  persistence.install();
-  installSqsQueryProtocol(app);
-  await app.ready();
-  const restoredObjects = await persistence.restore();
-  await app.listen({ port: options.awsPort, host: options.host });
-  const awsPort = (app.server.address() as AddressInfo).port;
+  const queues = buildApp({ logger: false, defaultRegion: options.region });
+  installSqsQueryProtocol(queues);
+  const store = new S3DiskStore(join(options.stateDir, "s3"));
+  const restoredObjects = await store.open();
+  const s3 = buildS3Api({ store, region: options.region });
+  await Promise.all([queues.ready(), s3.ready()]);
+  // One port for SQS, SNS and S3, as before: the endpoints file names it for all three.
+  const aws = createServer((request, response) =>
+    (isS3Request(request) ? s3 : queues).routing(request, response),
+  );
+  // As Fastify's own server (which served all three before): SDK clients keep idle sockets open
+  // indefinitely, and Node's 5 s default would close them under a client about to reuse them.
+  aws.keepAliveTimeout = 72_000;
+  const awsPort = await listen(aws, options.awsPort, options.host);
 
   const stop = async () => {
-    await app.close();
+    const closed = new Promise<void>((resolve) => aws.close(() => resolve()));
+    aws.closeAllConnections();
+    await closed;
+    await Promise.all([queues.close(), s3.close()]);
+    await store.close();
     await new Promise<void>((resolve) => kinesis.close(() => resolve()));
   };
   return { ready: { type: "ready", kinesisPort, awsPort, restoredObjects }, stop };

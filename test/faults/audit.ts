@@ -5,6 +5,7 @@
  * every poison record in quarantine, every object announced and every announcement true.
  */
 import { gunzipSync } from "node:zlib";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { queueDepth } from "../../src/aws/pipeline-view.ts";
 import { compareSequenceNumbers } from "../../src/core/packing.ts";
 import { storedRangeOf } from "../../src/core/replay.ts";
@@ -39,7 +40,7 @@ export interface AuditReport {
 }
 
 /** Objects of one shard and dataset whose message ranges overlap: the same records twice. */
-function overlappingObjects(keys: readonly string[]): number {
+export function overlappingObjects(keys: readonly string[]): number {
   const bySlot = new Map<string, Array<{ first: string; last: string }>>();
   for (const key of keys) {
     const range = storedRangeOf(key);
@@ -64,6 +65,42 @@ function overlappingObjects(keys: readonly string[]): number {
   return overlaps;
 }
 
+/** Records in quarantine, and how many of the injected poison records (by marker) are there with a reason. */
+export async function auditQuarantine(
+  s3: S3Client,
+  bucket: string,
+  keys: readonly string[],
+  markers: readonly string[],
+): Promise<{ quarantined: number; quarantinedInjected: number }> {
+  let quarantined = 0;
+  const found = new Set<string>();
+  for (const key of keys.filter((k) => k.startsWith("quarantine/"))) {
+    const lines = gunzipSync(await getBytes(s3, bucket, key))
+      .toString("utf8")
+      .trim()
+      .split("\n");
+    for (const line of lines) {
+      quarantined++;
+      const entry = JSON.parse(line) as { violations?: unknown[]; raw?: unknown };
+      const raw = JSON.stringify(entry.raw);
+      const marker = markers.find((m) => raw.includes(m));
+      if (marker && (entry.violations?.length ?? 0) > 0) found.add(marker);
+    }
+  }
+  return { quarantined, quarantinedInjected: found.size };
+}
+
+/** Objects against notifications: every object announced, every announcement naming an object. */
+export function auditNotifications(keys: readonly string[], notified: ReadonlyMap<string, number>) {
+  const listed = new Set(keys);
+  return {
+    objects: keys.length,
+    notifiedObjects: notified.size,
+    notificationsWithoutObject: [...notified.keys()].filter((key) => !listed.has(key)).length,
+    objectsWithoutNotification: keys.filter((key) => !notified.has(key)).length,
+  };
+}
+
 export async function audit(run: LocalRun, ledger: Ledger): Promise<AuditReport> {
   const { s3 } = run.pipeline.clients;
   const bucket = run.pipeline.resources.bucket;
@@ -83,30 +120,12 @@ export async function audit(run: LocalRun, ledger: Ledger): Promise<AuditReport>
     producerCopies += copies - 1;
   }
 
-  let quarantined = 0;
-  const markers = new Set<string>();
-  const wanted = ledger.poison.map((p) => p.marker);
-  for (const key of keys.filter((k) => k.startsWith("quarantine/"))) {
-    const lines = gunzipSync(await getBytes(s3, bucket, key))
-      .toString("utf8")
-      .trim()
-      .split("\n");
-    for (const line of lines) {
-      quarantined++;
-      const entry = JSON.parse(line) as { violations?: unknown[]; raw?: unknown };
-      const raw = JSON.stringify(entry.raw);
-      const marker = wanted.find((m) => raw.includes(m));
-      if (marker && (entry.violations?.length ?? 0) > 0) markers.add(marker);
-    }
-  }
-
   const latencies = rows
     .filter((row) => ledger.events.has(row.event.id))
     .map((row) => (notified.get(row.key) ?? Number.NaN) - Date.parse(row.event.ts))
     .filter(Number.isFinite);
   const p99 = quantile(latencies, 0.99);
   const dlq = await queueDepth(run.pipeline.clients, run.pipeline.resources.dlqUrl);
-  const listed = new Set(keys);
   return {
     sent: ledger.events.size,
     storedUnique: [...ledger.events.keys()].filter((id) => rowsOf.has(id)).length,
@@ -116,12 +135,13 @@ export async function audit(run: LocalRun, ledger: Ledger): Promise<AuditReport>
     pipelineDuplicates,
     duplicateObjects: overlappingObjects(keys),
     injected: ledger.poison.length,
-    quarantined,
-    quarantinedInjected: markers.size,
-    objects: keys.length,
-    notifiedObjects: notified.size,
-    notificationsWithoutObject: [...notified.keys()].filter((key) => !listed.has(key)).length,
-    objectsWithoutNotification: keys.filter((key) => !notified.has(key)).length,
+    ...(await auditQuarantine(
+      s3,
+      bucket,
+      keys,
+      ledger.poison.map((p) => p.marker),
+    )),
+    ...auditNotifications(keys, notified),
     dlq: dlq.visible + dlq.inFlight,
     p99LatencyMs: p99 === undefined ? null : Math.round(p99),
   };

@@ -24,6 +24,7 @@ export const FaultRule = z.strictObject({
    * - `crash-after`: the call takes effect, then the runtime exits;
    * - `delay`: the call waits `delayMs` first;
    * - `outage`: every call fails from `startsAtMs` for `durationMs`.
+   * Any other effect with a `durationMs` applies only from `startsAtMs` for that long.
    */
   effect: z.enum(["fail", "fail-after", "crash-before", "crash-after", "delay", "outage"]),
   /** The share of calls picked, by a hash of their subject. @default 1 */
@@ -133,12 +134,13 @@ export function injectFaults(clients: AwsClients, rules: Rule[], dir: string): v
     stack.add(
       (next, context) => async (args) => {
         if (context.commandName !== rule.command) return next(args);
+        const now = Date.now();
+        const inWindow = now >= rule.startsAtMs && now < rule.startsAtMs + rule.durationMs;
         if (rule.effect === "outage") {
-          const now = Date.now();
-          if (now >= rule.startsAtMs && now < rule.startsAtMs + rule.durationMs)
-            throw injectedError(rule.command);
+          if (inWindow) throw injectedError(rule.command);
           return next(args);
         }
+        if (rule.durationMs > 0 && !inWindow) return next(args);
         const subject = subjectOf(args.input);
         const picked =
           hashShare(`${index}/${subject}`) < rule.share &&
@@ -166,13 +168,20 @@ export function injectFaults(clients: AwsClients, rules: Rule[], dir: string): v
   });
 }
 
-/** Throttles a share of PutRecords entries: they are not sent, and come back failed. */
-export function injectThrottling(kinesis: KinesisClient, share: number): () => number {
+/**
+ * Throttles a share of PutRecords entries: they are not sent, and come back failed. Only
+ * while `active()` holds, when given.
+ */
+export function injectThrottling(
+  kinesis: KinesisClient,
+  share: number,
+  active: () => boolean = () => true,
+): () => number {
   let throttled = 0;
   let n = 0;
   kinesis.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName !== "PutRecordsCommand") return next(args);
+      if (context.commandName !== "PutRecordsCommand" || !active()) return next(args);
       const input = args.input as { Records: unknown[] };
       const all = input.Records;
       // Deterministic: every entry whose running number falls in the share is throttled.

@@ -16,7 +16,7 @@ describe("ticklake deploy and bench", () => {
     const bench = await runCli(["bench", "pipeline", "nope"]);
     expect(bench.code).toBe(2);
     expect(bench.stderr).toContain(
-      'bench names must be among pipeline, processor, shipper, webserver, cost (got ["nope"])',
+      'bench names must be among pipeline, processor, shipper, webserver, cost, local-lake (got ["nope"])',
     );
   });
 

@@ -114,7 +114,7 @@ describe("ticklake, in-process", () => {
       [["replay", "--from", "1m", "--to", "2m"], /^ticklake: --from must be before --to \(got /],
       [
         ["bench", "nope"],
-        'ticklake: bench names must be among pipeline, processor, shipper, webserver, cost (got ["nope"])',
+        'ticklake: bench names must be among pipeline, processor, shipper, webserver, cost, local-lake (got ["nope"])',
       ],
       [
         ["deploy", "--stage", "Bad Stage"],
@@ -159,7 +159,7 @@ describe("ticklake, in-process", () => {
     const { code, stderr } = await inEmpty(["query", "SELECT count(*) FROM fx_quotes"]);
     expect(code).toBe(2);
     expect(expectOneLine(stderr)).toBe(
-      "ticklake: the local emulators refused the call: NoSuchBucket: The specified bucket does not exist: ticklake-local-lake: are the pipeline's resources there? `ticklake provision` creates them",
+      "ticklake: the local emulators refused the call: NoSuchBucket: The specified bucket does not exist: are the pipeline's resources there? `ticklake provision` creates them",
     );
   }, 60_000);
 
