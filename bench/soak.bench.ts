@@ -33,7 +33,7 @@ import { LocalPipeline, localClients } from "../src/local/pipeline.ts";
 import { auditNotifications, auditQuarantine, overlappingObjects } from "../test/faults/audit.ts";
 import { type FaultRule, faultsEnv, injectThrottling } from "../test/faults/inject.ts";
 import { Ledger, putRecords } from "../test/faults/ledger.ts";
-import { listKeys } from "../test/support/local-aws.ts";
+import { listPipelineObjects } from "../test/support/local-aws.ts";
 import { lineChart } from "./chart.ts";
 import { HEAP_DIR_ENV } from "./soak/heap-report.ts";
 import { simulatedEvents } from "./support.ts";
@@ -357,7 +357,7 @@ const AUDIT_CHECKS: Record<string, AuditCheck> = {
 const mirror = join(dir, "mirror");
 await mirrorObjects(s3, bucket, LAKE_PREFIX, mirror);
 const duck = await (await DuckDBInstance.create(":memory:")).connect();
-const keys = await listKeys(s3, bucket);
+const keys = await listPipelineObjects(s3, bucket);
 const auditReport: Record<string, number> = {};
 for (const check of Object.values(AUDIT_CHECKS))
   Object.assign(auditReport, await check({ keys, duck, mirror }));

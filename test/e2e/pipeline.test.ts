@@ -12,14 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { send } from "../../src/cli/send.ts";
 import { DATASET_OF, type Envelope, validateRecord } from "../../src/core/events.ts";
-import { hourPartitionOf, parseObjectKey, TABLES_PREFIX } from "../../src/core/layout.ts";
+import { hourPartitionOf, parseObjectKey } from "../../src/core/layout.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
 import { LocalPipeline } from "../../src/local/pipeline.ts";
 import type { Endpoints } from "../../src/local/state.ts";
 import { lakeEnvelopes } from "../support/duckdb.ts";
 import { fxQuote, httpRequest, newsArticle, stockQuote } from "../support/factories.ts";
 import { checkTables } from "../support/iceberg.ts";
-import { emulatorsIn, getBytes, listKeys, tempStateDir } from "../support/local-aws.ts";
+import { emulatorsIn, getBytes, listPipelineObjects, tempStateDir } from "../support/local-aws.ts";
 import { startMoto } from "../support/moto.ts";
 
 /** An implementation of Kinesis, SQS, SNS and S3 the pipeline runs against. */
@@ -88,8 +88,7 @@ interface LakeContents {
 async function readLake(pipeline: LocalPipeline): Promise<LakeContents> {
   const { s3 } = pipeline.clients;
   const bucket = pipeline.resources.bucket;
-  // The processor's objects; the tables' metadata and compacted files are under tables/.
-  const keys = (await listKeys(s3, bucket)).filter((key) => !key.startsWith(TABLES_PREFIX));
+  const keys = await listPipelineObjects(s3, bucket);
   const contents: LakeContents = { keys, records: [], quarantined: [] };
   const lake: Array<{ key: string; bytes: Uint8Array }> = [];
   for (const key of keys) {

@@ -13,7 +13,8 @@ import { fxQuote, stockQuote } from "../support/factories.ts";
 import { getBytes, listKeys } from "../support/local-aws.ts";
 import { LocalRun } from "../support/pipeline.ts";
 
-const spec = resourceSpec();
+// A 1 s commit interval: each drain waits for the tables' last commit, and this is not its test.
+const spec = resourceSpec({ commitIntervalSeconds: 1 });
 
 describe("ticklake sync", () => {
   let run: LocalRun;

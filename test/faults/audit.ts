@@ -10,7 +10,7 @@ import { queueDepth } from "../../src/aws/pipeline-view.ts";
 import { compareSequenceNumbers } from "../../src/core/packing.ts";
 import { storedRangeOf } from "../../src/core/replay.ts";
 import { quantile } from "../../src/core/stats.ts";
-import { getBytes, listKeys } from "../support/local-aws.ts";
+import { getBytes, listPipelineObjects } from "../support/local-aws.ts";
 import type { LocalRun } from "../support/pipeline.ts";
 import type { Ledger } from "./ledger.ts";
 
@@ -105,7 +105,7 @@ export async function audit(run: LocalRun, ledger: Ledger): Promise<AuditReport>
   const { s3 } = run.pipeline.clients;
   const bucket = run.pipeline.resources.bucket;
   const rows = await run.lakeRows();
-  const keys = await listKeys(s3, bucket);
+  const keys = await listPipelineObjects(s3, bucket);
   const notified = run.notifications();
 
   const rowsOf = new Map<string, number>();

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll } from "vitest";
 import type { AwsClients } from "../../src/aws/clients.ts";
+import { LAKE_PREFIX, QUARANTINE_PREFIX } from "../../src/core/layout.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
 import { type RunningEmulators, startEmulators } from "../../src/local/emulators.ts";
 import { localClients } from "../../src/local/pipeline.ts";
@@ -51,6 +52,16 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ""): Promi
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return keys;
+}
+
+/**
+ * The keys of what the processor writes and announces: lake and quarantine objects. (The
+ * tables' metadata and compacted files under tables/ are the committer's and maintenance's.)
+ */
+export async function listPipelineObjects(s3: S3Client, bucket: string): Promise<string[]> {
+  return (
+    await Promise.all([LAKE_PREFIX, QUARANTINE_PREFIX].map((prefix) => listKeys(s3, bucket, prefix)))
+  ).flat();
 }
 
 export async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
