@@ -5,6 +5,17 @@
 import { ConfigError } from "./errors.ts";
 import { TABLES_PREFIX } from "./layout.ts";
 
+/** A queue a function reads, with its dead-letter queue. */
+export interface QueueSpec {
+  readonly name: string;
+  /** At least 6× its function's timeout, as AWS recommends for SQS event sources. */
+  readonly visibilityTimeoutSeconds: number;
+  readonly retentionSeconds: number;
+  readonly maxReceiveCount: number;
+  readonly dlqName: string;
+  readonly dlqRetentionSeconds: number;
+}
+
 export interface ResourceSpec {
   /** Prefix of every resource name, e.g. `ticklake-dev`. */
   readonly prefix: string;
@@ -23,15 +34,8 @@ export interface ResourceSpec {
     /** Largest SQS message body the bridge produces; SQS allows 1 MiB. */
     readonly maxMessageBytes: number;
   };
-  readonly queue: {
-    readonly name: string;
-    /** At least 6× the processor's timeout, as AWS recommends for SQS event sources. */
-    readonly visibilityTimeoutSeconds: number;
-    readonly retentionSeconds: number;
-    readonly maxReceiveCount: number;
-    readonly dlqName: string;
-    readonly dlqRetentionSeconds: number;
-  };
+  /** The processor's queue. */
+  readonly queue: QueueSpec;
   readonly processor: {
     readonly timeoutSeconds: number;
     /** SQS event source: messages per invocation (1-10,000; above 10 needs a window). */
@@ -50,15 +54,7 @@ export interface ResourceSpec {
    * The committer's queue: subscribed to the topic with a filter on `kind` = `lake` and raw
    * delivery, a standard queue (an SNS standard topic cannot deliver to a FIFO queue).
    */
-  readonly committerQueue: {
-    readonly name: string;
-    /** At least 6× the committer's timeout. */
-    readonly visibilityTimeoutSeconds: number;
-    readonly retentionSeconds: number;
-    readonly maxReceiveCount: number;
-    readonly dlqName: string;
-    readonly dlqRetentionSeconds: number;
-  };
+  readonly committerQueue: QueueSpec;
   /** The committer function (DESIGN §9): announced files → one snapshot per table per interval. */
   readonly committer: {
     readonly timeoutSeconds: number;

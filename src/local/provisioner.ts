@@ -14,7 +14,7 @@ import { CreateTopicCommand, type SNSClient, SubscribeCommand } from "@aws-sdk/c
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { AwsClients } from "../aws/clients.ts";
 import { sleep } from "../core/backoff.ts";
-import type { ResourceSpec } from "../core/spec.ts";
+import type { QueueSpec, ResourceSpec } from "../core/spec.ts";
 import { ProvisioningError } from "./errors.ts";
 
 export interface Provisioned {
@@ -108,32 +108,25 @@ async function ensureTopicWithQueues(
   return topicArn;
 }
 
+/** A function's queue and its dead-letter queue, as the spec describes them. */
+async function ensureQueueWithDlq(sqs: SQSClient, spec: QueueSpec) {
+  const dlq = await ensureQueue(sqs, spec.dlqName, {
+    MessageRetentionPeriod: String(spec.dlqRetentionSeconds),
+  });
+  const queue = await ensureQueue(sqs, spec.name, {
+    VisibilityTimeout: String(spec.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(spec.retentionSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: spec.maxReceiveCount }),
+  });
+  return { queue, dlq };
+}
+
 export async function provision(clients: AwsClients, spec: ResourceSpec): Promise<Provisioned> {
   const streamArn = await ensureStream(clients.kinesis, spec);
-  const dlq = await ensureQueue(clients.sqs, spec.queue.dlqName, {
-    MessageRetentionPeriod: String(spec.queue.dlqRetentionSeconds),
-  });
-  const queue = await ensureQueue(clients.sqs, spec.queue.name, {
-    VisibilityTimeout: String(spec.queue.visibilityTimeoutSeconds),
-    MessageRetentionPeriod: String(spec.queue.retentionSeconds),
-    RedrivePolicy: JSON.stringify({
-      deadLetterTargetArn: dlq.arn,
-      maxReceiveCount: spec.queue.maxReceiveCount,
-    }),
-  });
+  const { queue, dlq } = await ensureQueueWithDlq(clients.sqs, spec.queue);
   const notifications = await ensureQueue(clients.sqs, spec.notificationQueue.name, {});
   const monitor = await ensureQueue(clients.sqs, spec.monitorQueue.name, {});
-  const committerDlq = await ensureQueue(clients.sqs, spec.committerQueue.dlqName, {
-    MessageRetentionPeriod: String(spec.committerQueue.dlqRetentionSeconds),
-  });
-  const committer = await ensureQueue(clients.sqs, spec.committerQueue.name, {
-    VisibilityTimeout: String(spec.committerQueue.visibilityTimeoutSeconds),
-    MessageRetentionPeriod: String(spec.committerQueue.retentionSeconds),
-    RedrivePolicy: JSON.stringify({
-      deadLetterTargetArn: committerDlq.arn,
-      maxReceiveCount: spec.committerQueue.maxReceiveCount,
-    }),
-  });
+  const { queue: committer, dlq: committerDlq } = await ensureQueueWithDlq(clients.sqs, spec.committerQueue);
   await ensureBucket(clients.s3, spec.bucket.name);
   const topicArn = await ensureTopicWithQueues(clients.sns, spec.topic.name, [
     { queueArn: notifications.arn },
