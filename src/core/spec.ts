@@ -227,25 +227,31 @@ export function announcementLifetimeSeconds(spec: ResourceSpec): number {
   );
 }
 
+/** A function behind an SQS event source: Lambda's limits on its timeout, batch and concurrency. */
+function requireQueueConsumer(
+  name: "processor" | "committer",
+  fn: ResourceSpec["processor" | "committer"],
+  minWindowSeconds: number,
+): void {
+  requireRange(`${name}.timeoutSeconds`, fn.timeoutSeconds, 1, 900);
+  requireRange(`${name}.batchSize`, fn.batchSize, 1, 10_000);
+  requireRange(`${name}.maxBatchingWindowSeconds`, fn.maxBatchingWindowSeconds, minWindowSeconds, 300);
+  requireRange(`${name}.maxConcurrency`, fn.maxConcurrency, 2, 1_000);
+}
+
 export function validateSpec(spec: ResourceSpec): void {
   requireRange("stream.shardCount", spec.stream.shardCount, 1, 500);
   requireRange("bridge.batchSize", spec.bridge.batchSize, 1, 10_000);
   requireRange("bridge.maxBatchingWindowSeconds", spec.bridge.maxBatchingWindowSeconds, 0, 300);
   requireRange("bridge.maxMessageBytes", spec.bridge.maxMessageBytes, 1_024, 1_048_576);
-  requireRange("processor.timeoutSeconds", spec.processor.timeoutSeconds, 1, 900);
-  requireRange("processor.batchSize", spec.processor.batchSize, 1, 10_000);
-  requireRange("processor.maxBatchingWindowSeconds", spec.processor.maxBatchingWindowSeconds, 0, 300);
-  requireRange("processor.maxConcurrency", spec.processor.maxConcurrency, 2, 1_000);
+  requireQueueConsumer("processor", spec.processor, 0);
   requireRange("queue.maxReceiveCount", spec.queue.maxReceiveCount, 1, 1_000);
   if (spec.processor.batchSize > 10 && spec.processor.maxBatchingWindowSeconds < 1) {
     throw new ConfigError(
       `processor.maxBatchingWindowSeconds must be at least 1 when processor.batchSize is above 10 (got ${spec.processor.maxBatchingWindowSeconds})`,
     );
   }
-  requireRange("committer.timeoutSeconds", spec.committer.timeoutSeconds, 1, 900);
-  requireRange("committer.batchSize", spec.committer.batchSize, 1, 10_000);
-  requireRange("committer.maxBatchingWindowSeconds", spec.committer.maxBatchingWindowSeconds, 1, 300);
-  requireRange("committer.maxConcurrency", spec.committer.maxConcurrency, 2, 1_000);
+  requireQueueConsumer("committer", spec.committer, 1);
   requireRange("committerQueue.maxReceiveCount", spec.committerQueue.maxReceiveCount, 1, 1_000);
   requireRange("maintenance.intervalMinutes", spec.maintenance.intervalMinutes, 1, 1_440);
   requireRange("maintenance.timeoutSeconds", spec.maintenance.timeoutSeconds, 1, 900);
