@@ -46,7 +46,9 @@ describe("ticklake up", () => {
           ]).catch(() => "");
           return text.trim() === "" ? undefined : text;
         },
-        20_000,
+        // The first object waits for the function workers' cold starts (2.6-3.5 s of CPU each,
+        // several at once with the emulators starting): past 20 s on a loaded 2-core machine.
+        60_000,
         "lake objects",
       );
       const firstKey = listing.trim().split("\n")[0]?.split(/\s+/).pop() ?? "";
