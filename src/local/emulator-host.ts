@@ -9,9 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { buildApp } from "fauxqs";
-// Before kinesalite: it patches one of kinesalite's actions, which kinesalite reads on load.
-import "./kinesalite-fixes.ts";
-import kinesalite from "kinesalite";
+import { kinesalite } from "./kinesalite-fixes.ts";
 import { buildS3Api, isS3Request } from "./s3/api.ts";
 import { S3DiskStore } from "./s3/store.ts";
 import { installSqsQueryProtocol } from "./sqs-query-protocol.ts";

@@ -1,16 +1,14 @@
 /**
- * Starts and stops the emulator host child process (DESIGN §5). The pipeline talks to it
- * over real HTTP with the real SDK; tests can kill and restart it.
+ * Starts and stops the emulator host child process (DESIGN §5), from its bundle
+ * (src/local/bundle.ts). The pipeline talks to it over real HTTP with the real SDK; tests
+ * can kill and restart it.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { bundled } from "./bundle.ts";
 import type { HostOptions, HostReady } from "./emulator-host.ts";
 import { ENDPOINTS_FILE, type Endpoints, writeJsonAtomic } from "./state.ts";
-
-/** File URL of tsx's loader, so child processes run TypeScript from any working directory. */
-export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 export interface EmulatorOptions {
   stateDir: string;
@@ -48,8 +46,9 @@ export async function startEmulators(options: EmulatorOptions): Promise<RunningE
     awsPort: options.awsPort ?? 0,
     region,
   };
-  const child = fork(fileURLToPath(new URL("./emulator-host-main.ts", import.meta.url)), [], {
-    execArgv: ["--import", TSX_LOADER],
+  const host = await bundled(new URL("./emulator-host-main.ts", import.meta.url), "process");
+  const child = fork(fileURLToPath(host), [], {
+    execArgv: ["--enable-source-maps"],
     env: { ...process.env, TICKLAKE_HOST_OPTIONS: JSON.stringify(hostOptions) },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

@@ -1,15 +1,17 @@
 /**
  * Runs a Lambda function module locally the way Lambda does: each execution environment is a
- * worker thread with its own environment variables and module state, one invocation at a
- * time, a timeout after which the environment is discarded, and at most `size` at once.
+ * worker thread with its own environment variables and module state, loading the function's
+ * bundle (src/local/bundle.ts) as Lambda loads the CDK's, one invocation at a time, a timeout
+ * after which the environment is discarded, and at most `size` at once.
  */
 import { randomUUID } from "node:crypto";
 import { Worker } from "node:worker_threads";
+import { bundled } from "./bundle.ts";
 import { FunctionError } from "./errors.ts";
 
 export interface FunctionPoolOptions {
   functionName: string;
-  /** File URL of the module, e.g. `new URL("../functions/bridge.ts", import.meta.url)`. */
+  /** File URL of the module, e.g. `new URL("../functions/bridge.ts", import.meta.url)`; bundled before it runs. */
   moduleUrl: URL;
   /** @default "handler" */
   exportName?: string;
@@ -35,6 +37,8 @@ const WORKER_ENTRY = new URL("./function-worker.mjs", import.meta.url);
 
 export class FunctionPool {
   readonly #options: FunctionPoolOptions;
+  /** The module's bundle: built (or found in the cache) once, when the first environment starts. */
+  #bundle: Promise<URL> | undefined;
   readonly #idle: Environment[] = [];
   readonly #waiting: Array<(environment: Environment) => void> = [];
   #created = 0;
@@ -60,6 +64,8 @@ export class FunctionPool {
         functionName: this.#options.functionName,
       },
     });
+    this.#bundle ??= bundled(this.#options.moduleUrl, "function");
+    const bundle = this.#bundle;
     const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (message: { ready?: boolean }) => {
         if (message.ready) {
@@ -71,6 +77,13 @@ export class FunctionPool {
       };
       worker.once("message", onMessage);
       worker.once("error", reject);
+      bundle.then(
+        (bundle) => worker.postMessage({ load: bundle.href }),
+        (error: unknown) => {
+          void worker.terminate();
+          reject(error);
+        },
+      );
     });
     // An unhandled error ends the worker; stop Node from crashing the host process over it.
     ready.catch(() => {});

@@ -1,10 +1,12 @@
-// Worker-thread entry of a local Lambda function: loads the function module through tsx
-// (workers do not inherit the parent's loader hooks on Node 20) and serves invocations.
+// Worker-thread entry of a local Lambda environment: waits for the path of its function's
+// bundle (src/local/bundle.ts), loads it as Lambda's Node.js runtime loads a CommonJS handler,
+// and serves invocations.
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
-import { register } from "tsx/esm/api";
 
-register();
-const module = await import(workerData.moduleUrl);
+const { load } = await new Promise((resolve) => parentPort.once("message", resolve));
+const module = createRequire(import.meta.url)(fileURLToPath(load));
 const handler = module[workerData.exportName];
 if (typeof handler !== "function") {
   throw new Error(`${workerData.moduleUrl} exports no function named ${workerData.exportName}`);

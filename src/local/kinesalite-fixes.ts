@@ -1,6 +1,6 @@
 /**
- * EMULATOR-SPECIFIC: a fix to kinesalite 3.3.3, loaded before it (emulator-host.ts imports
- * this module first). Real Kinesis needs none of it.
+ * EMULATOR-SPECIFIC: a fix to kinesalite 3.3.3, applied before kinesalite loads; the host
+ * takes kinesalite from here. Real Kinesis needs none of it.
  *
  * kinesalite answers GetShardIterator AT_TIMESTAMP by scanning the shard for the first record
  * that arrived at or after the timestamp, and only answers when it finds one: on a shard with
@@ -84,3 +84,9 @@ const getShardIterator: Action = (store, data, cb) => {
 const cached = require.cache[actionPath];
 if (!cached) throw new Error(`kinesalite's ${actionPath} is not in the module cache`);
 cached.exports = getShardIterator;
+
+/**
+ * kinesalite, loaded after the fix. Loaded here rather than imported beside this module: a
+ * bundle (src/local/bundle.ts) evaluates every external import before any of its own code.
+ */
+export const kinesalite = require("kinesalite") as typeof import("kinesalite").default;

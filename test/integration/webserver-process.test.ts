@@ -8,11 +8,11 @@ import { describe, expect, it } from "vitest";
 import { readConfig } from "../../src/core/config.ts";
 import { validateRecord } from "../../src/core/events.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
-import { TSX_LOADER } from "../../src/local/emulators.ts";
 import { functionEnv } from "../../src/local/pipeline.ts";
 import { ServerConfig } from "../../src/webserver/server.ts";
 import { eventually, provisionedAws } from "../support/local-aws.ts";
 import { readStream } from "../support/stream.ts";
+import { TSX_LOADER } from "../support/tools.ts";
 
 const SERVER = new URL("../../src/webserver/server.ts", import.meta.url).pathname;
 

@@ -2,14 +2,18 @@
  * Where the tests find the tools npm does not install (`test/setup/prerequisites.ts` installs
  * them): Debian's AWS CLI and Chromium, the pinned Python checkers in `.venv/`, and Node.js 24.
  */
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** Debian's awscli: an independent client that proves the endpoints speak AWS. */
 export const AWS_CLI = process.env.TICKLAKE_AWS_CLI ?? "/usr/bin/aws";
 
 /** Debian's Chromium, driven by playwright-core (which brings no browser of its own). */
 export const CHROMIUM = process.env.TICKLAKE_CHROMIUM ?? "/usr/bin/chromium";
+
+/** File URL of tsx's loader, so child processes run TypeScript from any working directory. */
+export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 /** The git-ignored virtual environment holding requirements-test.txt. */
 export const PYTHON_VENV = fileURLToPath(new URL("../../.venv", import.meta.url));
