@@ -55,6 +55,7 @@ export interface CheckedTable {
     ids?: string[];
   }>;
   files: CheckedFile[];
+  /** The current snapshot's ids, sorted; empty when asked for `ids: false`. */
   ids: string[];
   metadata_log: number;
 }
@@ -67,12 +68,13 @@ export type TableToCheck =
 export async function checkTables(
   s3Endpoint: string,
   tables: TableToCheck[],
-  options: { snapshots?: boolean } = {},
+  options: { snapshots?: boolean; ids?: boolean } = {},
 ): Promise<CheckedTable[]> {
   const request = JSON.stringify({
     s3: { endpoint: s3Endpoint },
     tables,
     snapshots: options.snapshots ?? false,
+    ids: options.ids ?? true,
   });
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = execFile(

@@ -4,10 +4,11 @@ Reads a JSON request on stdin:
   {"s3": {"endpoint": "http://127.0.0.1:…"},
    "tables": [{"location": "s3://bucket/tables/ns/fx_quotes"}            # StaticTable (version hint)
               | {"glue": {"endpoint": "…", "database": "…", "name": "…"}}], # GlueCatalog
-   "snapshots": true}
+   "snapshots": true, "ids": false}
 and prints one JSON object per table on stdout: schema with field ids, partition spec, sort
 order, every snapshot (summary, and the ids it reads when "snapshots" is set), and the current
-snapshot's files with their metrics. Tables are read by field id: no name mapping is set.
+snapshot's files with their metrics, and the ids it reads unless "ids" is false (a soak's tables hold
+millions). Tables are read by field id: no name mapping is set.
 """
 
 import json
@@ -93,7 +94,8 @@ def describe(request, spec):
         if request.get("snapshots"):
             entry["ids"] = ids_of(table, snapshot.snapshot_id)
         snapshots.append(entry)
-    current_ids = ids_of(table, current.snapshot_id) if current is not None else []
+    read_ids = request.get("ids", True) and current is not None
+    current_ids = ids_of(table, current.snapshot_id) if read_ids else []
     spec_ = metadata.spec()
     return {
         "format_version": metadata.format_version,
