@@ -88,14 +88,15 @@ export function bundled(entry: URL, kind: BundleKind): Promise<URL> {
   const key = `${kind}:${entry.href}`;
   let bundle = built.get(key);
   if (!bundle) {
-    bundle = bundle_(entry, kind);
+    bundle = currentBundle(entry, kind);
     built.set(key, bundle);
     bundle.catch(() => built.delete(key));
   }
   return bundle;
 }
 
-async function bundle_(entry: URL, kind: BundleKind): Promise<URL> {
+/** `bundled` without this process's memory: checks the cache's record against the inputs each time. */
+export async function currentBundle(entry: URL, kind: BundleKind): Promise<URL> {
   const source = fileURLToPath(entry);
   const home = join(CACHE, createHash("sha256").update(`${kind}\0${source}`).digest("hex").slice(0, 16));
   const pointer = join(home, "current.json");
@@ -110,6 +111,7 @@ async function bundle_(entry: URL, kind: BundleKind): Promise<URL> {
   await mkdir(staging, { recursive: true });
   try {
     const result = await build({
+      absWorkingDir: ROOT, // the metafile's input paths are relative to it
       entryPoints: [source],
       outfile: join(staging, fileName),
       bundle: true,
@@ -117,8 +119,9 @@ async function bundle_(entry: URL, kind: BundleKind): Promise<URL> {
       target: `node${process.versions.node.split(".")[0]}`,
       format: kind === "function" ? "cjs" : "esm",
       ...(kind === "process" ? { packages: "external" as const } : {}),
-      // Not for functions: a map of everything they bundle, parsed in every environment, took
-      // about 100 MiB of heap each (a soak's processor environments: 1,139 MiB against 160).
+      // The host's map covers ticklake's modules. A function's would cover every package it
+      // bundles, megabytes for each environment to parse; its stack traces keep the names of
+      // the bundled functions, and its errors reach the pool as messages.
       ...(kind === "process" ? { sourcemap: "linked" as const } : {}),
       metafile: true,
       logLevel: "silent",

@@ -48,7 +48,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<RunningE
   };
   const host = await bundled(new URL("./emulator-host-main.ts", import.meta.url), "process");
   const child = fork(fileURLToPath(host), [], {
-    execArgv: ["--enable-source-maps"],
+    execArgv: [],
     env: { ...process.env, TICKLAKE_HOST_OPTIONS: JSON.stringify(hostOptions) },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
