@@ -23,7 +23,7 @@
  * BENCH_RATES (events/s, comma-separated; default 100,5000), BENCH_COMMIT_INTERVALS (seconds,
  * comma-separated, 1-300; default the local spec's), BENCH_SECONDS (measured seconds a run,
  * default 120) and BENCH_WARMUP_SECONDS (seconds shipped first and left out of the latencies,
- * so that cold starts are not counted; default 10) change the plan. Every rate runs with every
+ * so that cold starts are not counted; default 15) change the plan. Every rate runs with every
  * interval, each run on a fresh state folder with its own emulators and pipeline.
  */
 import { writeFileSync } from "node:fs";
@@ -46,7 +46,7 @@ import { shipAtRate, simulatedEvents, until, wholeNumberFromEnv, wholeNumbersFro
 const RATES = wholeNumbersFromEnv("BENCH_RATES", [100, 5_000], 1, 100_000);
 const INTERVALS = wholeNumbersFromEnv("BENCH_COMMIT_INTERVALS", [COMMIT_INTERVAL_SECONDS.local], 1, 300);
 const SECONDS = wholeNumberFromEnv("BENCH_SECONDS", 120, 10, 3_600);
-const WARMUP_SECONDS = wholeNumberFromEnv("BENCH_WARMUP_SECONDS", 10, 0, 600);
+const WARMUP_SECONDS = wholeNumberFromEnv("BENCH_WARMUP_SECONDS", 15, 0, 600);
 /** Goal (issue 17): p99 from event to visible at most the commit interval plus this. */
 const GOAL_SLACK_MS = 2_000;
 const DRAIN_TIMEOUT_MS = 180_000;
