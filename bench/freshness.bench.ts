@@ -201,12 +201,62 @@ async function run(rate: number, intervalSeconds: number) {
 }
 
 type Run = Awaited<ReturnType<typeof run>>;
+
+/** Writes the runs so far: each run is kept even if a later one fails. */
+function writeResults(runs: readonly Run[]): string {
+  writeFileSync(
+    new URL("./results/freshness.json", import.meta.url),
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        command: "npm run bench:freshness",
+        node: process.version,
+        machine: "2 cores (emulators, pipeline and producer share them)",
+        visibleMeans:
+          "the arrival of the 'table updated' notification of the snapshot that added the event's file (published after the catalog's compare-and-swap)",
+        goal: `p99 from event time to visible ≤ commit interval + ${GOAL_SLACK_MS / 1000} s`,
+        runs,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+
+  const n = (value: number) => value.toLocaleString("en-US");
+  const md = [
+    "| events/s | commit interval | measured events | lost | duplicates | visible p50 ms | p99 ms | max ms | goal ms (interval + 2 s) | met | object announced p50 / p99 ms | commits per table | load average (1 min) |",
+    `|${" --- |".repeat(13)}`,
+    ...runs.map(
+      (r) =>
+        `| ${n(r.eventsPerSecond)} | ${r.commitIntervalSeconds} s | ${n(r.measuredEvents)} | ${r.lost} | ${r.duplicates} | ${n(r.visibleMs.p50)} | **${n(r.visibleMs.p99)}** | ${n(r.visibleMs.max)} | ${n(r.goalMs)} | ${r.met ? "yes" : "**no**"} | ${n(r.storedMs.p50)} / ${n(r.storedMs.p99)} | ${Object.entries(
+          r.commitsPerTable,
+        )
+          .map(([table, commits]) => `${table} ${commits}`)
+          .join(", ")} | ${r.loadAverage1m.before} → ${r.loadAverage1m.after} |`,
+    ),
+    "",
+    "Raw files the runs committed (the processor's objects), per dataset, extrapolated to an hour at the run's rate:",
+    "",
+    "| events/s | commit interval | dataset | files in the run | files per dataset-hour | bytes per file |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...runs.flatMap((r) =>
+      r.layout.map(
+        (l) =>
+          `| ${n(r.eventsPerSecond)} | ${r.commitIntervalSeconds} s | ${l.dataset} | ${n(l.files)} | ${n(l.filesPerDatasetHour)} | ${n(l.bytesPerFile)} |`,
+      ),
+    ),
+  ].join("\n");
+  writeFileSync(new URL("./results/freshness.md", import.meta.url), `${md}\n`);
+  return md;
+}
+
 const runs: Run[] = [];
 try {
   for (const intervalSeconds of INTERVALS) {
     for (const rate of RATES) {
       const result = await run(rate, intervalSeconds);
       runs.push(result);
+      writeResults(runs);
       console.log(
         `${rate}/s, commit interval ${intervalSeconds} s: visible p50 ${result.visibleMs.p50} ms, p99 ${result.visibleMs.p99} ms, max ${result.visibleMs.max} ms (goal ${result.goalMs} ms: ${result.met ? "met" : "NOT met"}); lost ${result.lost}, duplicates ${result.duplicates}, unannounced ${result.unannounced}; load ${result.loadAverage1m.before} → ${result.loadAverage1m.after}`,
       );
@@ -215,48 +265,4 @@ try {
 } finally {
   duck.closeSync();
 }
-
-writeFileSync(
-  new URL("./results/freshness.json", import.meta.url),
-  `${JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      command: "npm run bench:freshness",
-      node: process.version,
-      machine: "2 cores (emulators, pipeline and producer share them)",
-      visibleMeans:
-        "the arrival of the 'table updated' notification of the snapshot that added the event's file (published after the catalog's compare-and-swap)",
-      goal: `p99 from event time to visible ≤ commit interval + ${GOAL_SLACK_MS / 1000} s`,
-      runs,
-    },
-    null,
-    2,
-  )}\n`,
-);
-
-const n = (value: number) => value.toLocaleString("en-US");
-const md = [
-  "| events/s | commit interval | measured events | lost | duplicates | visible p50 ms | p99 ms | max ms | goal ms (interval + 2 s) | met | object announced p50 / p99 ms | commits per table | load average (1 min) |",
-  `|${" --- |".repeat(13)}`,
-  ...runs.map(
-    (r) =>
-      `| ${n(r.eventsPerSecond)} | ${r.commitIntervalSeconds} s | ${n(r.measuredEvents)} | ${r.lost} | ${r.duplicates} | ${n(r.visibleMs.p50)} | **${n(r.visibleMs.p99)}** | ${n(r.visibleMs.max)} | ${n(r.goalMs)} | ${r.met ? "yes" : "**no**"} | ${n(r.storedMs.p50)} / ${n(r.storedMs.p99)} | ${Object.entries(
-        r.commitsPerTable,
-      )
-        .map(([table, commits]) => `${table} ${commits}`)
-        .join(", ")} | ${r.loadAverage1m.before} → ${r.loadAverage1m.after} |`,
-  ),
-  "",
-  "Raw files the runs committed (the processor's objects), per dataset, extrapolated to an hour at the run's rate:",
-  "",
-  "| events/s | commit interval | dataset | files in the run | files per dataset-hour | bytes per file |",
-  "| --- | --- | --- | --- | --- | --- |",
-  ...runs.flatMap((r) =>
-    r.layout.map(
-      (l) =>
-        `| ${n(r.eventsPerSecond)} | ${r.commitIntervalSeconds} s | ${l.dataset} | ${n(l.files)} | ${n(l.filesPerDatasetHour)} | ${n(l.bytesPerFile)} |`,
-    ),
-  ),
-].join("\n");
-writeFileSync(new URL("./results/freshness.md", import.meta.url), `${md}\n`);
-console.log(md);
+console.log(writeResults(runs));
