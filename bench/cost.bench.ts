@@ -81,12 +81,18 @@ const freshnessFile = new URL("./results/freshness.json", import.meta.url);
 const freshness = existsSync(freshnessFile)
   ? (JSON.parse(readFileSync(freshnessFile, "utf8")) as {
       date: string;
-      runs: Array<{ eventsPerSecond: number; commitIntervalSeconds: number; visibleMs: { p99: number } }>;
+      runs: Array<{
+        eventsPerSecond: number;
+        commitIntervalSeconds: number;
+        visibleMs: { p99: number };
+        loadAverage1m: { before: number; after: number };
+      }>;
     })
   : undefined;
 const measured = new Map<number, string>();
 for (const r of freshness?.runs ?? []) {
-  const text = `${(r.visibleMs.p99 / 1000).toFixed(1)} s at ${r.eventsPerSecond.toLocaleString("en-US")}/s`;
+  // The load average beside it: on a busy machine the figure says more about the machine.
+  const text = `${(r.visibleMs.p99 / 1000).toFixed(1)} s at ${r.eventsPerSecond.toLocaleString("en-US")}/s (load ${r.loadAverage1m.before}-${r.loadAverage1m.after})`;
   const before = measured.get(r.commitIntervalSeconds);
   measured.set(r.commitIntervalSeconds, before ? `${before}, ${text}` : text);
 }

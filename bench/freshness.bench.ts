@@ -40,6 +40,7 @@ import { COMMIT_INTERVAL_SECONDS, resourceSpec } from "../src/core/spec.ts";
 import { quantile } from "../src/core/stats.ts";
 import { startEmulators } from "../src/local/emulators.ts";
 import { LocalPipeline } from "../src/local/pipeline.ts";
+import { freshnessMarkdown } from "./freshness-report.ts";
 import { machineNoise } from "./noise.ts";
 import { shipAtRate, simulatedEvents, until, wholeNumberFromEnv, wholeNumbersFromEnv } from "./support.ts";
 
@@ -222,30 +223,7 @@ function writeResults(runs: readonly Run[]): string {
     )}\n`,
   );
 
-  const n = (value: number) => value.toLocaleString("en-US");
-  const md = [
-    "| events/s | commit interval | measured events | lost | duplicates | visible p50 ms | p99 ms | max ms | goal ms (interval + 2 s) | met | object announced p50 / p99 ms | commits per table | load average (1 min) |",
-    `|${" --- |".repeat(13)}`,
-    ...runs.map(
-      (r) =>
-        `| ${n(r.eventsPerSecond)} | ${r.commitIntervalSeconds} s | ${n(r.measuredEvents)} | ${r.lost} | ${r.duplicates} | ${n(r.visibleMs.p50)} | **${n(r.visibleMs.p99)}** | ${n(r.visibleMs.max)} | ${n(r.goalMs)} | ${r.met ? "yes" : "**no**"} | ${n(r.storedMs.p50)} / ${n(r.storedMs.p99)} | ${Object.entries(
-          r.commitsPerTable,
-        )
-          .map(([table, commits]) => `${table} ${commits}`)
-          .join(", ")} | ${r.loadAverage1m.before} → ${r.loadAverage1m.after} |`,
-    ),
-    "",
-    "Raw files the runs committed (the processor's objects), per dataset, extrapolated to an hour at the run's rate:",
-    "",
-    "| events/s | commit interval | dataset | files in the run | files per dataset-hour | bytes per file |",
-    "| --- | --- | --- | --- | --- | --- |",
-    ...runs.flatMap((r) =>
-      r.layout.map(
-        (l) =>
-          `| ${n(r.eventsPerSecond)} | ${r.commitIntervalSeconds} s | ${l.dataset} | ${n(l.files)} | ${n(l.filesPerDatasetHour)} | ${n(l.bytesPerFile)} |`,
-      ),
-    ),
-  ].join("\n");
+  const md = freshnessMarkdown(runs);
   writeFileSync(new URL("./results/freshness.md", import.meta.url), `${md}\n`);
   return md;
 }
