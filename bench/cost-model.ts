@@ -310,7 +310,16 @@ export function flowsAt(eventsPerSecond: number, deployment: Deployment, calibra
   };
 }
 
-export type CostGroup = "fixed" | "stream" | "functions" | "queue" | "per object" | "storage" | "tables";
+/** Lines by part of the pipeline; the table layer's are "commits" and "compaction". */
+export type CostGroup =
+  | "fixed"
+  | "stream"
+  | "functions"
+  | "queue"
+  | "per object"
+  | "storage"
+  | "commits"
+  | "compaction";
 
 export interface CostLine {
   group: CostGroup;
@@ -500,69 +509,74 @@ export const storageCosts: CostComponent = ({ flows: f }) => [
 export const tableCosts: CostComponent = ({ deployment: d, flows: f }) => {
   const { committer, maintenance } = d.spec;
   const a = ASSUMPTIONS;
-  // An invocation per commit interval while announcements come, more when a batch fills.
-  const invocations =
-    f.objects > 0 ? Math.max(1 / committer.maxBatchingWindowSeconds, f.objects / committer.batchSize) : 0;
-  const commits = invocations * Math.min(a.tablesCommitted, Math.max(1, f.objects));
+  // An invocation per commit interval while announcements come, more when a batch fills; each
+  // commits every table its batch names (one snapshot per table with new files).
+  // An invocation needs an announcement: no more invocations than objects.
+  const invocations = Math.min(
+    f.objects,
+    Math.max(1 / committer.maxBatchingWindowSeconds, f.objects / committer.batchSize),
+  );
+  const objectsPerInvocation = invocations > 0 ? f.objects / invocations : 0;
+  const commits = invocations * Math.min(a.tablesCommitted, Math.max(1, objectsPerInvocation));
   const maintenanceRuns = 1 / (maintenance.intervalMinutes * 60);
   const compactionSeconds = f.eventsPerSecond / a.compactionRecordsPerSecond;
   return [
     line(
-      "tables",
+      "commits",
       `committer Lambda requests (one per ${committer.maxBatchingWindowSeconds} s commit interval, or per ${committer.batchSize} files)`,
       monthly(invocations),
       PRICES.lambdaRequestPerMillion * PER_MILLION,
     ),
     line(
-      "tables",
+      "commits",
       "committer Lambda GB-seconds, arm64 (1,024 MB)",
       (monthly(invocations) * a.committerMsPerInvocation) / 1000,
       PRICES.lambdaArmGBSecond,
     ),
     line(
-      "tables",
+      "commits",
       "SQS requests of the committer queue (delivery per announcement; receive and delete per 10)",
       monthly(f.objects + (2 * f.objects) / 10),
       PRICES.sqsRequestPerMillion * PER_MILLION,
     ),
     line(
-      "tables",
+      "commits",
       "S3 PUTs of commits (manifest, manifest list, metadata file per table commit)",
       monthly(commits * a.commitS3Puts),
       PRICES.s3PutPer1000 / 1000,
     ),
     line(
-      "tables",
+      "commits",
       "S3 GETs of commits (metadata, manifest list, manifests)",
       monthly(commits * a.commitS3Gets),
       PRICES.s3GetPer1000 / 1000,
     ),
     line(
-      "tables",
+      "commits",
       "Glue Data Catalog requests (GetTable, UpdateTable per commit; first million free)",
       Math.max(0, monthly(commits * a.commitGlueRequests) - 1e6),
       PRICES.glueRequestPerMillion * PER_MILLION,
     ),
     line(
-      "tables",
+      "commits",
       "SNS publishes of table updated notifications (one per commit)",
       monthly(commits),
       PRICES.snsPublishPerMillion * PER_MILLION,
     ),
     line(
-      "tables",
+      "compaction",
       `maintenance Lambda requests (every ${maintenance.intervalMinutes} min)`,
       monthly(maintenanceRuns),
       PRICES.lambdaRequestPerMillion * PER_MILLION,
     ),
     line(
-      "tables",
+      "compaction",
       `maintenance Lambda GB-seconds (${maintenance.memoryMb} MB): compaction of every record once`,
       monthly(compactionSeconds) * (maintenance.memoryMb / 1024),
       PRICES.lambdaArmGBSecond,
     ),
     line(
-      "tables",
+      "compaction",
       "S3 GETs of compaction (each lake object read once)",
       monthly(f.objects),
       PRICES.s3GetPer1000 / 1000,
@@ -645,15 +659,83 @@ export function alternativesPerMillion(step: Observed, calibration: Calibration)
 /** The rates the model's table covers, events/s. */
 export const RATES = [10, 50, 100, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 30_000, 40_000];
 
+const usd = (n: number) => (n >= 100 ? `$${Math.round(n).toLocaleString("en-US")}` : `$${n.toFixed(2)}`);
+const count = (n: number) => (n < 10 ? n.toFixed(2) : Math.round(n).toLocaleString("en-US"));
+
+/** USD a month of a cost's lines in `groups`. */
+export function groupCost(cost: MonthlyCost, ...groups: CostGroup[]): number {
+  return cost.lines.filter((line) => groups.includes(line.group)).reduce((sum, line) => sum + line.usd, 0);
+}
+
+/**
+ * Per million events at 10 to 5,000 events/s (issue 17) on the stack as deployed, as a Markdown
+ * table: all in (the fixed part spread over the month's events), beyond the fixed part, and of
+ * that the table layer's commits and compaction.
+ */
+export function perMillionMarkdown(calibration: Calibration): string {
+  const rows = RATES.filter((rate) => rate <= 5_000).map((rate) => {
+    const cost = monthlyCost(rate, DEPLOYED, calibration);
+    const millions = monthly(rate) / 1e6;
+    const perMillion = (value: number) => `$${(value / millions).toFixed(4)}`;
+    return `| ${rate.toLocaleString("en-US")} | ${count(millions)} | ${usd(cost.total)} | ${perMillion(cost.total)} | ${perMillion(cost.total - cost.fixed)} | ${perMillion(groupCost(cost, "commits"))} | ${perMillion(groupCost(cost, "compaction"))} |`;
+  });
+  return [
+    "| events/s | million events a month | total a month | per million events, all in | beyond fixed | of which commits | of which compaction |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
+}
+
+/** The commit intervals the trade-off table prices, seconds (1-300 is what the spec allows). */
+export const COMMIT_INTERVALS = [1, 5, 10, 30, 60, 120, 300];
+
+/** At one rate and commit interval on the deployed stack: table commits an hour and their monthly cost. */
+export function commitsAt(rate: number, intervalSeconds: number, calibration: Calibration) {
+  const deployment: Deployment = {
+    ...DEPLOYED,
+    spec: resourceSpec({ stage: "dev", target: "aws", commitIntervalSeconds: intervalSeconds }),
+  };
+  const cost = monthlyCost(rate, deployment, calibration);
+  const snsLine = cost.lines.find((line) => line.group === "commits" && line.item.startsWith("SNS"));
+  const commitsPerHour = (snsLine?.count ?? 0) / HOURS_PER_MONTH;
+  return {
+    /** Per table with traffic (ASSUMPTIONS.tablesCommitted). */
+    commitsPerHourPerTable: commitsPerHour / ASSUMPTIONS.tablesCommitted,
+    commitsUsd: groupCost(cost, "commits"),
+    commitsPerMillion: (groupCost(cost, "commits") / monthly(rate)) * 1e6,
+  };
+}
+
+/**
+ * The commit interval's price, as a Markdown table: for each of COMMIT_INTERVALS, commits per
+ * table an hour and the commits' monthly cost at `rates`, beside the freshness goal (interval
+ * + 2 s) and what bench/freshness.bench.ts measured at that interval (`measured`, by interval).
+ */
+export function commitIntervalMarkdown(
+  calibration: Calibration,
+  rates: readonly number[],
+  measured: ReadonlyMap<number, string>,
+): string {
+  const rows = COMMIT_INTERVALS.map((interval) => {
+    const at = rates.map((rate) => commitsAt(rate, interval, calibration));
+    const perHour = at.map((a) => count(a.commitsPerHourPerTable)).join(" / ");
+    const costs = at.map((a) => `${usd(a.commitsUsd)} ($${a.commitsPerMillion.toFixed(4)})`).join(" | ");
+    return `| ${interval} s | ${perHour} | ${costs} | ${interval + 2} s | ${measured.get(interval) ?? "not measured"} |`;
+  });
+  const rateNames = rates.map((rate) => `${rate.toLocaleString("en-US")} events/s`);
+  return [
+    `| commit interval | commits per table an hour (${rateNames.join(" / ")}) | ${rateNames.map((name) => `commits a month at ${name} (per million events)`).join(" | ")} | freshness goal: p99 ≤ | measured p99, local (bench:freshness) |`,
+    `|${" --- |".repeat(4 + rates.length)}`,
+    ...rows,
+  ].join("\n");
+}
+
 /** A provisioned stream with the shards a rate needs (1 MB/s or 1,000 records/s each), at least 1. */
 export function provisionedFor(rate: number, calibration: Calibration): Deployment {
   const flows = flowsAt(rate, DEMO_PROVISIONED, calibration);
   const shards = Math.max(1, Math.ceil(flows.kinesisRecords / 1_000), Math.ceil(flows.kinesisBytes / 1e6));
   return { ...DEMO_PROVISIONED, spec: resourceSpec({ stage: "dev", target: "aws", shardCount: shards }) };
 }
-
-const usd = (n: number) => (n >= 100 ? `$${Math.round(n).toLocaleString("en-US")}` : `$${n.toFixed(2)}`);
-const count = (n: number) => (n < 10 ? n.toFixed(2) : Math.round(n).toLocaleString("en-US"));
 
 /**
  * The monthly cost at each of `RATES`, as a Markdown table: bench/results/cost-model.md and

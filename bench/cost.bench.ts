@@ -4,15 +4,22 @@
  * against it: the model, run with the local settings the benchmark ran with, against the
  * requests the benchmark counted.
  *
+ * Beside it: the cost per million events at 10 to 5,000 events/s with the table layer's commits
+ * and compaction apart, and what the commit interval costs against the freshness that
+ * bench/freshness.bench.ts measured (bench/results/freshness.json, when there is one).
+ *
  *   npm run bench:cost            writes bench/results/cost-model.json and .md
  *                                 (run npm run bench:pipeline first: it reads its results)
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resourceSpec } from "../src/core/spec.ts";
 import {
   ASSUMPTIONS,
   alternativesPerMillion,
+  COMMIT_INTERVALS,
   calibrate,
+  commitIntervalMarkdown,
+  commitsAt,
   costTableMarkdown,
   DEPLOYED,
   type Deployment,
@@ -21,6 +28,7 @@ import {
   monthlyCost,
   observedSteps,
   PRICES,
+  perMillionMarkdown,
   provisionedFor,
   RATES,
   SECONDS_PER_MONTH,
@@ -66,6 +74,36 @@ const alternatives = observed.map((step) => {
   };
 });
 
+// The commit interval: its price at a demo's rate and at 5,000 events/s, against the freshness
+// measured at each interval the freshness benchmark ran (p99 per rate).
+const TRADE_OFF_RATES = [50, 5_000];
+const freshnessFile = new URL("./results/freshness.json", import.meta.url);
+const freshness = existsSync(freshnessFile)
+  ? (JSON.parse(readFileSync(freshnessFile, "utf8")) as {
+      date: string;
+      runs: Array<{
+        eventsPerSecond: number;
+        commitIntervalSeconds: number;
+        visibleMs: { p99: number };
+        loadAverage1m: { before: number; after: number };
+      }>;
+    })
+  : undefined;
+const measured = new Map<number, string>();
+for (const r of freshness?.runs ?? []) {
+  // The load average beside it: on a busy machine the figure says more about the machine.
+  const text = `${(r.visibleMs.p99 / 1000).toFixed(1)} s at ${r.eventsPerSecond.toLocaleString("en-US")}/s (load ${r.loadAverage1m.before}-${r.loadAverage1m.after})`;
+  const before = measured.get(r.commitIntervalSeconds);
+  measured.set(r.commitIntervalSeconds, before ? `${before}, ${text}` : text);
+}
+const commitIntervals = COMMIT_INTERVALS.map((interval) => ({
+  intervalSeconds: interval,
+  atRates: TRADE_OFF_RATES.map((rate) => ({
+    eventsPerSecond: rate,
+    ...commitsAt(rate, interval, calibration),
+  })),
+}));
+
 writeFileSync(
   new URL("./results/cost-model.json", import.meta.url),
   `${JSON.stringify(
@@ -90,6 +128,8 @@ writeFileSync(
         },
       })),
       modelAgainstBenchmark: check,
+      commitIntervals,
+      freshnessMeasuredBy: freshness && `bench/results/freshness.json of ${freshness.date}`,
       alternativesPerMillion: alternatives,
     },
     null,
@@ -106,6 +146,14 @@ const md = [
   `At ${demo?.eventsPerSecond} events/s (a demo: the market feed's tick log is ~42 events/s while New York trades), line by line, on-demand stream:`,
   "",
   demo ? linesMarkdown(demo.onDemand) : "",
+  "",
+  "Per million events at 10 to 5,000 events/s, on-demand stream, commits and compaction included (and apart):",
+  "",
+  perMillionMarkdown(calibration),
+  "",
+  `The commit interval's price (the committer's lines, \`commits\` above) at ${TRADE_OFF_RATES.map((rate) => rate.toLocaleString("en-US")).join(" and ")} events/s, against freshness: the goal, and the p99 from event to visible that \`npm run bench:freshness\` measured locally at that interval (1 s bridge window; on AWS the bridge's 60 s window comes first):`,
+  "",
+  commitIntervalMarkdown(calibration, TRADE_OFF_RATES, measured),
   "",
   "The model with the benchmark's own settings (2 shards, 1 s windows) against the requests the benchmark counted:",
   "",

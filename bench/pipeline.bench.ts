@@ -23,11 +23,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { ShipperFullError } from "../src/aws/errors.ts";
 import { mirrorObjects } from "../src/aws/lake-mirror.ts";
 import { ShipperWorker } from "../src/aws/shipper-worker.ts";
-import { sleep } from "../src/core/backoff.ts";
-import { type Envelope, envelopeOf } from "../src/core/events.ts";
 import { LAKE_PREFIX } from "../src/core/layout.ts";
 import { resourceSpec } from "../src/core/spec.ts";
 import { quantile } from "../src/core/stats.ts";
@@ -35,18 +32,22 @@ import { type RunningEmulators, startEmulators } from "../src/local/emulators.ts
 import { LocalPipeline, localClients } from "../src/local/pipeline.ts";
 import { lineChart } from "./chart.ts";
 import { machineNoise } from "./noise.ts";
-import { createStream, rawPutRecordsCeiling, simulatedEvents, wholeNumberFromEnv } from "./support.ts";
+import {
+  createStream,
+  rawPutRecordsCeiling,
+  shipAtRate,
+  simulatedEvents,
+  until,
+  wholeNumberFromEnv,
+  wholeNumbersFromEnv,
+} from "./support.ts";
 
-const RATES = (process.env.BENCH_RATES ?? "1000,2500,5000,10000,20000,30000,40000,60000")
-  .split(",")
-  .map((rate) => {
-    const value = Number(rate);
-    if (!Number.isInteger(value) || value < 1)
-      throw new RangeError(
-        `BENCH_RATES must be whole numbers of events/s ≥ 1, comma-separated (got ${JSON.stringify(rate)})`,
-      );
-    return value;
-  });
+const RATES = wholeNumbersFromEnv(
+  "BENCH_RATES",
+  [1000, 2500, 5000, 10000, 20000, 30000, 40000, 60000],
+  1,
+  1_000_000,
+);
 const STEP_SECONDS = wholeNumberFromEnv("BENCH_STEP_SECONDS", 20, 6, 3_600);
 /** The rate the issue asks to sustain, and for how long. */
 const SUSTAIN_RATE = 5_000;
@@ -140,15 +141,6 @@ const delta = (after: Counters, before: Counters) =>
     Object.entries(after).map(([name, value]) => [name, value - (before[name as keyof Counters] ?? 0)]),
   ) as Counters;
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
-}
-
 /** Per record of a step: its object's key and its latency from event time to notification. */
 async function ledger(
   { pipeline, cacheDir }: World,
@@ -179,27 +171,7 @@ async function step(world: World, rate: number, seconds: number) {
   const samples: Counters[] = [before];
   const sampler = setInterval(() => samples.push(counters(world)), 1_000);
   const startedAt = Date.now();
-  let shipped = 0;
-  await new Promise<void>((resolve) => {
-    const pacer = setInterval(() => {
-      const elapsed = Date.now() - startedAt;
-      const due = Math.floor((rate * Math.min(elapsed, seconds * 1_000)) / 1_000) - shipped;
-      for (let i = 0; i < due; i++) {
-        const { type, data } = pool[(shipped + i) % pool.length] as Envelope;
-        try {
-          shipper.ship(envelopeOf(type, data as never, source, Date.now()));
-        } catch (error) {
-          // Refused past the hand-over bound: counted in the shipper's stats, fails the step.
-          if (!(error instanceof ShipperFullError)) throw error;
-        }
-      }
-      shipped += due;
-      if (elapsed >= seconds * 1_000) {
-        clearInterval(pacer);
-        resolve();
-      }
-    }, 5);
-  });
+  const shipped = await shipAtRate(shipper, pool, rate, seconds, source);
   const producedUntil = Date.now();
   const flushed = await until(() => shipper.buffered === 0, DRAIN_TIMEOUT_MS);
   const drained = flushed && (await pipeline.drain(DRAIN_TIMEOUT_MS, shipper.stats.sent));

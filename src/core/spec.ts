@@ -111,7 +111,8 @@ export const BRIDGE_WINDOW_SECONDS: Readonly<Record<SpecTarget, number>> = { loc
  * The commit interval per target: how long the committer gathers announcements before it
  * commits one snapshot per table. Each commit rewrites the table's metadata file, which lists
  * every snapshot inside the time-travel window, so the interval and that window decide what a
- * commit costs (bench/commit.bench.ts, docs/decisions.md).
+ * commit costs. Freshness against cost: bench/freshness.bench.ts measures the one,
+ * bench/cost.bench.ts prices the other, docs/decisions.md weighs them.
  */
 export const COMMIT_INTERVAL_SECONDS: Readonly<Record<SpecTarget, number>> = { local: 5, aws: 60 };
 

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+  ASSUMPTIONS,
   COMPONENTS,
   type CostComponent,
   calibrate,
@@ -14,6 +15,7 @@ import {
   flowsAt,
   monthlyCost,
   observedSteps,
+  SECONDS_PER_MONTH,
 } from "../../bench/cost-model.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
 
@@ -69,6 +71,27 @@ describe("cost model", () => {
     expect(withCommits.lines.map((line) => line.item)).toContain("table commits");
     expect(withCommits.total - without.total).toBeCloseTo(2.5, 6);
     expect(withCommits.fixed).toBe(without.fixed);
+  });
+
+  it("prices one commit per table with new files per commit interval, and no more than the announcements", () => {
+    // GIVEN the demo's 42 events/s on the stack as deployed (60 s commit interval), and the same with a 1 s interval
+    const publishes = (intervalSeconds: number) => {
+      const deployment = {
+        ...DEPLOYED,
+        spec: resourceSpec({ stage: "dev", target: "aws", commitIntervalSeconds: intervalSeconds }),
+      };
+      const cost = monthlyCost(42, deployment, calibration);
+      const line = cost.lines.find((l) => l.group === "commits" && l.item.startsWith("SNS publishes"));
+      return { commits: line?.count ?? NaN, objects: cost.flows.objects * SECONDS_PER_MONTH };
+    };
+    // WHEN their commits are counted (one "table updated" notification each)
+    const deployed = publishes(60);
+    const oneSecond = publishes(1);
+    // THEN every table with traffic commits once a minute, since each minute brings files for all of them
+    expect(deployed.commits).toBeCloseTo(ASSUMPTIONS.tablesCommitted * 60 * 730, 0);
+    // AND a 1 s interval commits no more often than files are announced
+    expect(oneSecond.commits).toBeGreaterThan(deployed.commits);
+    expect(oneSecond.commits).toBeLessThanOrEqual(oneSecond.objects);
   });
 
   it("docs/deploy-aws.md shows exactly the table the model computes", () => {
