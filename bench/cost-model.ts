@@ -767,9 +767,11 @@ export function linesMarkdown(cost: MonthlyCost): string {
 /** The benchmark's sustained steps, from bench/results/pipeline.json. */
 export function observedSteps(): Observed[] {
   const bench = JSON.parse(readFileSync(new URL("./results/pipeline.json", import.meta.url), "utf8")) as {
+    /** Every run of every step, when the benchmark ran in rounds; each step's median otherwise. */
+    runs?: Observed[];
     steps: Observed[];
   };
-  const steps = bench.steps.filter((step) => step.sustained);
+  const steps = (bench.runs ?? bench.steps).filter((step) => step.sustained);
   if (steps.length === 0) {
     throw new Error("bench/results/pipeline.json has no sustained step: run npm run bench:pipeline");
   }
