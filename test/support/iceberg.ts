@@ -52,7 +52,10 @@ export interface CheckedTable {
     sequence: number;
     operation: string;
     summary: Record<string, string>;
+    manifest_list: string;
     ids?: string[];
+    /** With `addedFiles`: the data files this snapshot added (its own manifests' ADDED entries). */
+    added_files?: string[];
   }>;
   files: CheckedFile[];
   ids: string[];
@@ -63,16 +66,20 @@ export type TableToCheck =
   | { location: string }
   | { glue: { endpoint: string; database: string; name: string } };
 
-/** Each table as pyiceberg reads it. */
+/**
+ * Each table as pyiceberg reads it, all in one Python process. `snapshots`: the ids every
+ * snapshot reads; `addedFiles`: the data files each snapshot added.
+ */
 export async function checkTables(
   s3Endpoint: string,
   tables: TableToCheck[],
-  options: { snapshots?: boolean } = {},
+  options: { snapshots?: boolean; addedFiles?: boolean } = {},
 ): Promise<CheckedTable[]> {
   const request = JSON.stringify({
     s3: { endpoint: s3Endpoint },
     tables,
     snapshots: options.snapshots ?? false,
+    added_files: options.addedFiles ?? false,
   });
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = execFile(
