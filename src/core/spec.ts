@@ -139,6 +139,8 @@ export interface SpecOptions {
   maxMessageBytes?: number;
   /** The commit interval, 1-300 s. @default COMMIT_INTERVAL_SECONDS[target] */
   commitIntervalSeconds?: number;
+  /** The committer's timeout; its queue's visibility timeout is six times it. @default 60 */
+  committerTimeoutSeconds?: number;
 }
 
 function requireRange(name: string, value: number, min: number, max: number): void {
@@ -157,7 +159,7 @@ export function resourceSpec(options: SpecOptions = {}): ResourceSpec {
   }
   const prefix = `ticklake-${stage}`;
   const target = options.target ?? "local";
-  const committerTimeoutSeconds = 60;
+  const committerTimeoutSeconds = options.committerTimeoutSeconds ?? 60;
   const spec: ResourceSpec = {
     prefix,
     stream: { name: `${prefix}-logs`, shardCount: options.shardCount ?? 2, retentionHours: 24 },

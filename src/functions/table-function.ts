@@ -5,7 +5,7 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { createClients, endpointsFromEnv } from "../aws/clients.ts";
+import { type AwsClients, createClients, endpointsFromEnv } from "../aws/clients.ts";
 import { publishTableUpdate, type TableLayer, tableDeps } from "../aws/tables.ts";
 import type { TableUpdated } from "../core/iceberg/table-updated.ts";
 import type { CommitterConfig } from "./config.ts";
@@ -17,8 +17,11 @@ export interface TableFunctionDeps {
   metrics: Metrics;
 }
 
-export function tableFunctionDeps(config: CommitterConfig): TableFunctionDeps {
-  const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
+/** @param clients the SDK clients to build on; fresh ones on the environment's endpoints by default. */
+export function tableFunctionDeps(
+  config: CommitterConfig,
+  clients: AwsClients = createClients({ endpoints: endpointsFromEnv(process.env) }),
+): TableFunctionDeps {
   return {
     tables: tableDeps(clients, {
       catalog: config.CATALOG,

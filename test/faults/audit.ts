@@ -1,16 +1,22 @@
 /**
  * The auditor: compares a ledger with what the pipeline left behind — the lake (read back
- * with DuckDB), quarantine, the DLQ and the notifications — and reports what the fault suite
- * promises: nothing lost, no record stored twice by the pipeline, no object written twice,
- * every poison record in quarantine, every object announced and every announcement true.
+ * with DuckDB), quarantine, the DLQ, the notifications, and the Iceberg tables (read back with
+ * pyiceberg) — and reports what the fault suite promises: nothing lost, no record stored twice
+ * by the pipeline, no object written twice, every poison record in quarantine, every object
+ * announced and every announcement true, and every lake object's records in its table exactly
+ * once (no file committed twice, nothing missing, nothing extra, no poison).
  */
 import { gunzipSync } from "node:zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { parseS3Uri } from "../../src/aws/iceberg-s3.ts";
 import { queueDepth } from "../../src/aws/pipeline-view.ts";
+import { DATASETS } from "../../src/core/events.ts";
+import { parseObjectKey } from "../../src/core/layout.ts";
 import { compareSequenceNumbers } from "../../src/core/packing.ts";
 import { storedRangeOf } from "../../src/core/replay.ts";
 import { quantile } from "../../src/core/stats.ts";
-import { getBytes, listPipelineObjects } from "../support/local-aws.ts";
+import { type CheckedTable, checkTables } from "../support/iceberg.ts";
+import { getBytes, listKeys, listPipelineObjects } from "../support/local-aws.ts";
 import type { LocalRun } from "../support/pipeline.ts";
 import type { Ledger } from "./ledger.ts";
 
@@ -37,6 +43,184 @@ export interface AuditReport {
   objectsWithoutNotification: number;
   dlq: number;
   p99LatencyMs: number | null;
+  /** The committer's DLQ: announcements parked. */
+  committerDlq: number;
+  /**
+   * Tables whose `version-hint.text` lags behind their newest metadata file: readers that
+   * trust the hint (pyiceberg's StaticTable) see an older snapshot until the next commit.
+   */
+  staleVersionHints: number;
+}
+
+/** What the tables hold against the lake, as pyiceberg reads them at their current snapshots. */
+export interface TablesAudit {
+  /** Dataset tables read. */
+  tables: number;
+  /** Snapshots in the tables' metadata: the commits. */
+  snapshots: number;
+  /** Data files in the current snapshots. */
+  tableFiles: number;
+  /** Rows in the current snapshots. */
+  tableRows: number;
+  /** Rows in the lake's objects. */
+  lakeRows: number;
+  /** Distinct files listed twice in a current snapshot, or added by more than one snapshot. */
+  filesCommittedTwice: number;
+  /** Lake objects no snapshot of their table added. */
+  objectsNotCommitted: number;
+  /** Lake rows beyond the rows of their id in their dataset's table: records missing from the tables. */
+  lakeRowsNotInTables: number;
+  /** Table rows beyond the rows of their id in the lake: records the lake does not hold. */
+  tableRowsNotInLake: number;
+  /** Table rows whose id is a quarantined (malformed) record's. */
+  poisonInTables: number;
+  /** Manifest lists no snapshot references: commit attempts that lost their race or died before the commit. */
+  abandonedCommits: number | null;
+  /** Files in the tables whose append no "table updated" notification announced. */
+  filesNotAnnounced: number | null;
+}
+
+export interface TablesAuditInput {
+  s3Endpoint: string;
+  /** The lake's bucket: the tables' data files are `s3://<bucket>/<lake key>`. */
+  bucket: string;
+  /** The dataset tables that exist, each at its location (`s3://<bucket>/tables/<namespace>/<dataset>`). */
+  tables: ReadonlyArray<{ dataset: string; location: string }>;
+  /** The lake's objects (`lake/…` keys; others are ignored): each must be a file of its table. */
+  lakeKeys: readonly string[];
+  /** Every row of the lake's objects: the object it is in and its id, copies included. */
+  lakeRows: ReadonlyArray<{ key: string; id: string }>;
+  /** Ids no table may hold: the malformed records that went to quarantine. */
+  forbiddenIds?: ReadonlySet<string>;
+  /**
+   * The bucket's keys under the tables' locations: each table is then read at its newest
+   * metadata version (the local catalog's current one) rather than at its version hint, which a
+   * crash between the compare-and-swap and the hint's update leaves behind; and abandoned
+   * commit attempts are counted.
+   */
+  tableKeys?: readonly string[];
+  /** Data files (`s3://…`) the "table updated" notifications announced as appended. */
+  announcedFiles?: ReadonlySet<string>;
+}
+
+const METADATA_VERSION = /\/metadata\/v(\d+)\.metadata\.json$/;
+
+/** The newest version number of a table's metadata files among `keys`, 0 when none. */
+export function newestVersion(location: string, keys: readonly string[]): number {
+  const prefix = `${parseS3Uri(location).key}/metadata/`;
+  let newest = 0;
+  for (const key of keys) {
+    const version = key.startsWith(prefix) ? METADATA_VERSION.exec(key) : null;
+    if (version) newest = Math.max(newest, Number(version[1]));
+  }
+  return newest;
+}
+
+const newestMetadata = (bucket: string, location: string, keys: readonly string[]) =>
+  `s3://${bucket}/${parseS3Uri(location).key}/metadata/v${newestVersion(location, keys)}.metadata.json`;
+
+const countBy = <T>(items: Iterable<T>): Map<T, number> => {
+  const counts = new Map<T, number>();
+  for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
+  return counts;
+};
+
+/**
+ * Reads the dataset tables with pyiceberg (one Python process for all of them: current files
+ * and rows, every snapshot's added files) and compares them with the lake: each lake object's
+ * records in its table exactly once. Compaction drops duplicate ids: after it, the producer's
+ * copies in the lake count as rows missing from the tables.
+ */
+export async function auditTables(input: TablesAuditInput): Promise<TablesAudit> {
+  const checked =
+    input.tables.length === 0
+      ? []
+      : await checkTables(
+          input.s3Endpoint,
+          input.tables.map(({ location }) => ({
+            location: input.tableKeys ? newestMetadata(input.bucket, location, input.tableKeys) : location,
+          })),
+          { addedFiles: true },
+        );
+  return tablesAgainstLake(checked, input);
+}
+
+/** `auditTables`' comparison, given the tables as pyiceberg read them (in `input.tables`' order). */
+export function tablesAgainstLake(
+  checked: readonly CheckedTable[],
+  input: Omit<TablesAuditInput, "s3Endpoint">,
+): TablesAudit {
+  const datasetOf = (key: string) => parseObjectKey(key)?.dataset ?? "";
+  const lakeKeys = input.lakeKeys.filter((key) => key.startsWith("lake/"));
+  let filesCommittedTwice = 0;
+  let tableRows = 0;
+  let tableFiles = 0;
+  let snapshots = 0;
+  let poisonInTables = 0;
+  const added = new Set<string>();
+  const tableIds = new Map<string, Map<string, number>>();
+  const manifestLists = new Set<string>();
+  const currentFiles: string[] = [];
+  input.tables.forEach(({ dataset }, i) => {
+    const table = checked[i];
+    if (!table) throw new Error(`pyiceberg returned no table for ${dataset}`);
+    snapshots += table.snapshots.length;
+    tableRows += table.ids.length;
+    tableFiles += table.files.length;
+    tableIds.set(dataset, countBy(table.ids));
+    for (const id of table.ids) if (input.forbiddenIds?.has(id)) poisonInTables++;
+    const paths = table.files.map((file) => file.path);
+    currentFiles.push(...paths);
+    const additions = countBy(table.snapshots.flatMap((snapshot) => snapshot.added_files ?? []));
+    const twice = new Set([
+      ...[...countBy(paths)].filter(([, n]) => n > 1).map(([path]) => path),
+      ...[...additions].filter(([, n]) => n > 1).map(([path]) => path),
+    ]);
+    filesCommittedTwice += twice.size;
+    for (const path of [...paths, ...additions.keys()]) added.add(path);
+    for (const snapshot of table.snapshots) manifestLists.add(snapshot.manifest_list);
+  });
+
+  const lakeIds = new Map<string, Map<string, number>>();
+  for (const row of input.lakeRows) {
+    const dataset = datasetOf(row.key);
+    const ids = lakeIds.get(dataset) ?? new Map<string, number>();
+    ids.set(row.id, (ids.get(row.id) ?? 0) + 1);
+    lakeIds.set(dataset, ids);
+  }
+  let lakeRowsNotInTables = 0;
+  let tableRowsNotInLake = 0;
+  for (const dataset of new Set([...lakeIds.keys(), ...tableIds.keys()])) {
+    const inLake = lakeIds.get(dataset) ?? new Map<string, number>();
+    const inTable = tableIds.get(dataset) ?? new Map<string, number>();
+    for (const [id, n] of inLake) lakeRowsNotInTables += Math.max(0, n - (inTable.get(id) ?? 0));
+    for (const [id, n] of inTable) tableRowsNotInLake += Math.max(0, n - (inLake.get(id) ?? 0));
+  }
+
+  const metadataPrefixes = input.tables.map(({ location }) => `${parseS3Uri(location).key}/metadata/snap-`);
+  return {
+    tables: input.tables.length,
+    snapshots,
+    tableFiles,
+    tableRows,
+    lakeRows: input.lakeRows.length,
+    filesCommittedTwice,
+    objectsNotCommitted: lakeKeys.filter((key) => !added.has(`s3://${input.bucket}/${key}`)).length,
+    lakeRowsNotInTables,
+    tableRowsNotInLake,
+    poisonInTables,
+    abandonedCommits: input.tableKeys
+      ? input.tableKeys.filter(
+          (key) =>
+            metadataPrefixes.some((prefix) => key.startsWith(prefix)) &&
+            key.endsWith(".avro") &&
+            !manifestLists.has(`s3://${input.bucket}/${key}`),
+        ).length
+      : null,
+    filesNotAnnounced: input.announcedFiles
+      ? new Set(currentFiles.filter((path) => !input.announcedFiles?.has(path))).size
+      : null,
+  };
 }
 
 /** Objects of one shard and dataset whose message ranges overlap: the same records twice. */
@@ -101,7 +285,34 @@ export function auditNotifications(keys: readonly string[], notified: ReadonlyMa
   };
 }
 
-export async function audit(run: LocalRun, ledger: Ledger): Promise<AuditReport> {
+/** The dataset tables a pipeline's committer created, found by their metadata files. */
+export function tablesOf(
+  run: LocalRun,
+  tableKeys: readonly string[],
+): Array<{ dataset: string; location: string }> {
+  const { tables } = run.pipeline;
+  return DATASETS.map((dataset) => ({
+    dataset,
+    location: tables.locationOf({ namespace: tables.namespace, name: dataset }),
+  })).filter(({ location }) => newestVersion(location, tableKeys) > 0);
+}
+
+/** Tables whose version hint names an older metadata version than their newest. */
+async function staleVersionHints(
+  s3: S3Client,
+  bucket: string,
+  tables: ReadonlyArray<{ location: string }>,
+  tableKeys: readonly string[],
+): Promise<number> {
+  let stale = 0;
+  for (const { location } of tables) {
+    const hint = await getBytes(s3, bucket, `${parseS3Uri(location).key}/metadata/version-hint.text`);
+    if (Number(Buffer.from(hint).toString("utf8").trim()) < newestVersion(location, tableKeys)) stale++;
+  }
+  return stale;
+}
+
+export async function audit(run: LocalRun, ledger: Ledger): Promise<AuditReport & TablesAudit> {
   const { s3 } = run.pipeline.clients;
   const bucket = run.pipeline.resources.bucket;
   const rows = await run.lakeRows();
@@ -126,6 +337,19 @@ export async function audit(run: LocalRun, ledger: Ledger): Promise<AuditReport>
     .filter(Number.isFinite);
   const p99 = quantile(latencies, 0.99);
   const dlq = await queueDepth(run.pipeline.clients, run.pipeline.resources.dlqUrl);
+  const committerDlq = await queueDepth(run.pipeline.clients, run.pipeline.resources.committerDlqUrl);
+  const tableKeys = await listKeys(s3, bucket, run.spec.tables.warehousePrefix);
+  const existing = tablesOf(run, tableKeys);
+  const tables = await auditTables({
+    s3Endpoint: run.emulators.endpoints.s3,
+    bucket,
+    tables: existing,
+    lakeKeys: keys,
+    lakeRows: rows.map((row) => ({ key: row.key, id: row.event.id })),
+    forbiddenIds: new Set(ledger.poison.flatMap((poison) => (poison.id ? [poison.id] : []))),
+    tableKeys,
+    announcedFiles: new Set(run.commitNotifications().keys()),
+  });
   return {
     sent: ledger.events.size,
     storedUnique: [...ledger.events.keys()].filter((id) => rowsOf.has(id)).length,
@@ -144,5 +368,8 @@ export async function audit(run: LocalRun, ledger: Ledger): Promise<AuditReport>
     ...auditNotifications(keys, notified),
     dlq: dlq.visible + dlq.inFlight,
     p99LatencyMs: p99 === undefined ? null : Math.round(p99),
+    committerDlq: committerDlq.visible + committerDlq.inFlight,
+    staleVersionHints: await staleVersionHints(s3, bucket, existing, tableKeys),
+    ...tables,
   };
 }

@@ -9,15 +9,30 @@ import { join } from "node:path";
 import { queueDepth } from "../../src/aws/pipeline-view.ts";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { sleep } from "../../src/core/backoff.ts";
-import { resourceSpec } from "../../src/core/spec.ts";
+import { type ResourceSpec, resourceSpec } from "../../src/core/spec.ts";
 import { localClients } from "../../src/local/pipeline.ts";
 import { LocalRun } from "../support/pipeline.ts";
-import { type AuditReport, audit } from "./audit.ts";
-import { type FaultRule, faultsEnv, injectThrottling } from "./inject.ts";
+import { type AuditReport, audit, type TablesAudit } from "./audit.ts";
+import {
+  CAS_CONFLICTS,
+  COMMIT_METADATA_KEY,
+  FaultRule,
+  faultsEnv,
+  faultTally,
+  injectFaults,
+  injectThrottling,
+} from "./inject.ts";
 import { Ledger, putRecords } from "./ledger.ts";
 
 /** The processor's timeout in the experiments; SQS's visibility timeout is six times it. */
 export const PROCESSOR_TIMEOUT_SECONDS = 2;
+/**
+ * The committer's timeout in the experiments: its queue's visibility timeout (6 ×, 18 s) is
+ * how long a crashed commit's announcements take to come back.
+ */
+export const COMMITTER_TIMEOUT_SECONDS = 3;
+/** The commit interval in the experiments: many commits per experiment, and short drains. */
+export const COMMIT_INTERVAL_SECONDS = 1;
 /** Packed messages of 128 KiB, so that oversize records need not be huge. */
 export const MAX_MESSAGE_BYTES = 131_072;
 const DRAIN_TIMEOUT_MS = 120_000;
@@ -35,13 +50,17 @@ export interface Experiment {
   name: string;
   /** Part of the quick subset in `npm test`. */
   fast: boolean;
-  faults?: FaultRule[] | (() => FaultRule[]);
+  faults?: FaultRule[] | ((spec: ResourceSpec) => FaultRule[]);
   /** The processor's timeout here, when not PROCESSOR_TIMEOUT_SECONDS. */
   processorTimeoutSeconds?: number;
+  /** The committer's timeout here, when not COMMITTER_TIMEOUT_SECONDS. */
+  committerTimeoutSeconds?: number;
+  /** Figures of `faults` that must be above 0: the proof that the fault happened. */
+  evidence?: string[];
   drive(context: Context): Promise<void>;
 }
 
-export interface ExperimentResult extends AuditReport {
+export interface ExperimentResult extends AuditReport, TablesAudit {
   experiment: string;
   seconds: number;
   drained: boolean;
@@ -49,21 +68,32 @@ export interface ExperimentResult extends AuditReport {
   faults: Record<string, number>;
 }
 
-const PROCESSOR_WITH_FAULTS = new URL("./processor-with-faults.ts", import.meta.url);
+const WRAPPERS = {
+  processor: new URL("./processor-with-faults.ts", import.meta.url),
+  committer: new URL("./committer-with-faults.ts", import.meta.url),
+};
 
 export async function runExperiment(experiment: Experiment, seed = 1): Promise<ExperimentResult> {
   const startedAt = Date.now();
   const faultsDir = await mkdtemp(join(tmpdir(), "ticklake-faults-"));
-  const rules = typeof experiment.faults === "function" ? experiment.faults() : (experiment.faults ?? []);
   const spec = resourceSpec({
     stage: "faults",
     processorTimeoutSeconds: experiment.processorTimeoutSeconds ?? PROCESSOR_TIMEOUT_SECONDS,
+    committerTimeoutSeconds: experiment.committerTimeoutSeconds ?? COMMITTER_TIMEOUT_SECONDS,
+    commitIntervalSeconds: COMMIT_INTERVAL_SECONDS,
     maxMessageBytes: MAX_MESSAGE_BYTES,
   });
+  const rules = typeof experiment.faults === "function" ? experiment.faults(spec) : (experiment.faults ?? []);
+  const parsed = FaultRule.array().parse(rules);
+  const wrapped = (site: keyof typeof WRAPPERS) =>
+    parsed.some((rule) => rule.in === site) ? { [site]: WRAPPERS[site] } : {};
   const run = await LocalRun.start(
     spec,
-    rules.length > 0 ? { processor: PROCESSOR_WITH_FAULTS, env: faultsEnv(rules, faultsDir) } : undefined,
+    rules.length > 0
+      ? { ...wrapped("processor"), ...wrapped("committer"), env: faultsEnv(rules, faultsDir) }
+      : undefined,
   );
+  injectFaults(run.pipeline.clients, parsed, faultsDir, "event-sources");
   try {
     const ledger = new Ledger(seed);
     const faults: Record<string, number> = {};
@@ -77,12 +107,10 @@ export async function runExperiment(experiment: Experiment, seed = 1): Promise<E
     });
     const drained = await run.pipeline.drain(DRAIN_TIMEOUT_MS);
     const report = await audit(run, ledger);
-    // Each `once` rule leaves a file per subject it picked.
-    for (const file of await readdir(faultsDir)) {
-      const rule = rules[Number(file.split("-")[0])];
-      if (rule)
-        faults[`${rule.command} ${rule.effect}`] = (faults[`${rule.command} ${rule.effect}`] ?? 0) + 1;
-    }
+    Object.assign(faults, faultTally(await readdir(faultsDir), rules));
+    // A failed commit's announcements come back after the committer queue's visibility timeout.
+    const failedCommits = run.pipeline.committer.stats.failedInvocations;
+    if (failedCommits > 0) faults["committer invocations failed"] = failedCommits;
     return {
       experiment: experiment.name,
       seconds: Math.round((Date.now() - startedAt) / 1000),
@@ -97,6 +125,15 @@ export async function runExperiment(experiment: Experiment, seed = 1): Promise<E
 }
 
 const at = (rules: FaultRule[]) => rules;
+
+/** A rule on the committer's compare-and-swap: the catalog's write of metadata version N ≥ 2. */
+const atCommit = (rule: Omit<FaultRule, "in" | "service" | "command" | "subjectPattern">): FaultRule => ({
+  in: "committer",
+  service: "s3",
+  command: "PutObjectCommand",
+  subjectPattern: COMMIT_METADATA_KEY,
+  ...rule,
+});
 
 /**
  * 800 events in eight rounds a little over the bridge's batching window apart: many packed
@@ -278,11 +315,73 @@ export const EXPERIMENTS: Experiment[] = [
       }
     },
   },
+  {
+    name: "11. the committer crashes before its commit",
+    fast: false,
+    // The runtime dies instead of the catalog's compare-and-swap (the new metadata file is
+    // never written): its manifests stay behind unreferenced, and its batch comes back.
+    faults: at([atCommit({ effect: "crash-before", share: 0.3, once: true, limit: 3 })]),
+    evidence: ["committer: PutObjectCommand crash-before"],
+    async drive({ ledger, put }) {
+      await inRounds(put, ledger);
+    },
+  },
+  {
+    name: "12. the committer crashes after its commit, before acknowledging its batch",
+    fast: true,
+    // The new metadata file is written (the commit is in the table), then the runtime dies:
+    // no version hint, no notification, no deletion of the batch, which comes back.
+    faults: at([atCommit({ effect: "crash-after", share: 0.3, once: true, limit: 3 })]),
+    evidence: ["committer: PutObjectCommand crash-after"],
+    async drive({ ledger, put }) {
+      await inRounds(put, ledger);
+    },
+  },
+  {
+    name: "13. two commits race on one table",
+    fast: false,
+    // The first four compare-and-swaps (each table version's first writer) wait 4 s: the next
+    // batch, a commit interval later in the committer's second execution environment (whose
+    // cold start takes seconds), reads the same base metadata and commits first; the waiting
+    // commit loses its swap, reads again and commits only its own files. An invocation can
+    // now take two delays: the timeout leaves room for them.
+    committerTimeoutSeconds: 20,
+    faults: at([atCommit({ effect: "delay", delayMs: 4_000, once: true, limit: 4 })]),
+    evidence: ["committer: PutObjectCommand delay", CAS_CONFLICTS],
+    async drive({ ledger, put }) {
+      await inRounds(put, ledger);
+    },
+  },
+  {
+    name: "14. processor messages delivered again after they succeeded",
+    fast: false,
+    // The event source's deletion of a processed batch fails: its messages come back after the
+    // visibility timeout, find their objects written, and announce them again.
+    faults: (spec) => [
+      {
+        in: "event-sources",
+        service: "sqs",
+        command: "DeleteMessageBatchCommand",
+        effect: "fail",
+        subjectPattern: `/${spec.queue.name}"`,
+        share: 0.5,
+        once: true,
+        limit: 3,
+      },
+    ],
+    evidence: ["event-sources: DeleteMessageBatchCommand fail"],
+    async drive({ ledger, put }) {
+      await inRounds(put, ledger);
+    },
+  },
 ];
 
 /** What every experiment must show; returns the broken promises, none when all hold. */
-export function brokenPromises(result: ExperimentResult): string[] {
+export function brokenPromises(result: ExperimentResult, experiment?: Experiment): string[] {
   const broken: string[] = [];
+  for (const figure of experiment?.evidence ?? []) {
+    if (!((result.faults[figure] ?? 0) > 0)) broken.push(`no evidence that the fault happened: ${figure}`);
+  }
   if (!result.drained) broken.push("the pipeline did not drain");
   if (result.lost !== 0) broken.push(`${result.lost} events lost`);
   if (result.pipelineDuplicates !== 0)
@@ -299,19 +398,29 @@ export function brokenPromises(result: ExperimentResult): string[] {
   if (result.objectsWithoutNotification !== 0)
     broken.push(`${result.objectsWithoutNotification} objects never announced`);
   if (result.dlq !== 0) broken.push(`${result.dlq} messages in the DLQ`);
+  if (result.committerDlq !== 0) broken.push(`${result.committerDlq} announcements in the committer's DLQ`);
+  if (result.filesCommittedTwice !== 0)
+    broken.push(`${result.filesCommittedTwice} files committed to their table twice`);
+  if (result.objectsNotCommitted !== 0)
+    broken.push(`${result.objectsNotCommitted} lake objects never committed to their table`);
+  if (result.lakeRowsNotInTables !== 0)
+    broken.push(`${result.lakeRowsNotInTables} lake records missing from the tables`);
+  if (result.tableRowsNotInLake !== 0)
+    broken.push(`${result.tableRowsNotInLake} table rows the lake does not hold`);
+  if (result.poisonInTables !== 0) broken.push(`${result.poisonInTables} quarantined records in the tables`);
   return broken;
 }
 
 export function resultsTable(results: readonly ExperimentResult[]): string {
   const header =
-    "| experiment | faults | sent | stored unique | lost | duplicate records (producer copies) | duplicate objects | quarantined / injected | objects / notified | DLQ | p99 ms | seconds |";
+    "| experiment | faults | sent | stored unique | lost | duplicate records (producer copies) | duplicate objects | quarantined / injected | objects / notified | DLQ (processor + committer) | table rows / lake rows | snapshots (abandoned attempts) | files committed twice | lake records missing / table rows extra / quarantined records in tables | objects not committed | commits not announced (files) | p99 ms | seconds |";
   const rows = results.map(
     (r) =>
       `| ${r.experiment} | ${
         Object.entries(r.faults)
           .map(([name, n]) => `${name}: ${n}`)
           .join("; ") || "-"
-      } | ${r.sent} | ${r.storedUnique} | ${r.lost} | ${r.duplicateRecords} (${r.producerCopies}) | ${r.duplicateObjects} | ${r.quarantined} / ${r.injected} | ${r.objects} / ${r.notifiedObjects} | ${r.dlq} | ${r.p99LatencyMs ?? "-"} | ${r.seconds} |`,
+      } | ${r.sent} | ${r.storedUnique} | ${r.lost} | ${r.duplicateRecords} (${r.producerCopies}) | ${r.duplicateObjects} | ${r.quarantined} / ${r.injected} | ${r.objects} / ${r.notifiedObjects} | ${r.dlq + r.committerDlq} | ${r.tableRows} / ${r.lakeRows} | ${r.snapshots} (${r.abandonedCommits ?? "-"}) | ${r.filesCommittedTwice} | ${r.lakeRowsNotInTables} / ${r.tableRowsNotInLake} / ${r.poisonInTables} | ${r.objectsNotCommitted} | ${r.filesNotAnnounced ?? "-"} | ${r.p99LatencyMs ?? "-"} | ${r.seconds} |`,
   );
-  return [header, `|${" --- |".repeat(12)}`, ...rows].join("\n");
+  return [header, `|${" --- |".repeat(18)}`, ...rows].join("\n");
 }

@@ -5,7 +5,7 @@
  * notification announces), so the same object is picked in every execution environment, and
  * `once` (kept in files under TICKLAKE_FAULTS_DIR) lets a redelivery succeed.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
@@ -13,7 +13,17 @@ import { z } from "zod";
 import type { AwsClients } from "../../src/aws/clients.ts";
 import { sleep } from "../../src/core/backoff.ts";
 
+/**
+ * Where a rule's middleware goes: a function's clients (through its wrapper module,
+ * processor-with-faults.ts or committer-with-faults.ts), or the local event sources' own
+ * clients in the pipeline's process (their receives and deletes).
+ */
+export const FAULT_SITES = ["processor", "committer", "event-sources"] as const;
+export type FaultSite = (typeof FAULT_SITES)[number];
+
 export const FaultRule = z.strictObject({
+  /** @default "processor" */
+  in: z.enum(FAULT_SITES).default("processor"),
   service: z.enum(["kinesis", "sqs", "sns", "s3"]),
   /** The SDK command, e.g. `PutObjectCommand`. */
   command: z.string().regex(/^[A-Za-z]+Command$/),
@@ -37,6 +47,24 @@ export const FaultRule = z.strictObject({
    * maxReceiveCount keep every message out of the DLQ whatever the batches hold.
    */
   limit: z.int().positive().optional(),
+  /**
+   * Only calls whose subject (see `subjectOf`: an S3 key, the object a notification announces,
+   * else the input's JSON) matches this regular expression are considered.
+   */
+  subjectPattern: z
+    .string()
+    .refine(
+      (pattern) => {
+        try {
+          new RegExp(pattern);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { error: "must be a valid regular expression" },
+    )
+    .optional(),
   delayMs: z.int().nonnegative().default(0),
   startsAtMs: z.int().nonnegative().default(0),
   durationMs: z.int().nonnegative().default(0),
@@ -118,9 +146,56 @@ function claimOnce(dir: string, index: number, subject: string, limit: number | 
   return false;
 }
 
-/** Adds the rules' middleware to the clients. */
-export function injectFaults(clients: AwsClients, rules: Rule[], dir: string): void {
+/**
+ * The subject of the catalog's compare-and-swap: a table's metadata file of version N ≥ 2
+ * (version 1 creates the table), written with `If-None-Match: *` (src/aws/iceberg-s3.ts).
+ */
+export const COMMIT_METADATA_KEY = String.raw`/metadata/v(?!1\.)\d+\.metadata\.json$`;
+/** The observation committer-with-faults.ts records when a commit's compare-and-swap loses. */
+export const CAS_CONFLICTS = "commits that lost their compare-and-swap";
+
+const OBSERVATION = "seen-";
+
+/**
+ * Records, in the rules' folder, that something a fault should cause happened (e.g. a commit
+ * losing its compare-and-swap): an experiment shows its fault fired, not only that it was armed.
+ */
+export function recordObservation(dir: string, name: string): void {
+  writeFileSync(join(dir, `${OBSERVATION}${Buffer.from(name).toString("hex")}-${randomUUID()}`), "", {
+    flag: "wx",
+  });
+}
+
+/**
+ * What the rules' folder says happened: per `once` rule, the subjects it picked (one file each,
+ * named `<index>-<hash>`), under `<command> <effect>` (`<site>: …` outside the processor);
+ * and each observation's count under its name.
+ */
+export function faultTally(files: readonly string[], rules: readonly FaultRule[]): Record<string, number> {
+  const tally: Record<string, number> = {};
+  const add = (name: string) => {
+    tally[name] = (tally[name] ?? 0) + 1;
+  };
+  for (const file of files) {
+    const picked = /^(\d+)-[0-9a-f]{32}$/.exec(file);
+    const rule = picked ? rules[Number(picked[1])] : undefined;
+    if (rule) {
+      const site = rule.in ?? "processor";
+      add(`${site === "processor" ? "" : `${site}: `}${rule.command} ${rule.effect}`);
+      continue;
+    }
+    const seen = new RegExp(`^${OBSERVATION}([0-9a-f]+)-`).exec(file);
+    if (seen) add(Buffer.from(seen[1] as string, "hex").toString("utf8"));
+  }
+  return tally;
+}
+
+/** Adds the middleware of the rules meant for `site` to the clients. */
+export function injectFaults(clients: AwsClients, rules: Rule[], dir: string, site: FaultSite): void {
   rules.forEach((rule, index) => {
+    // Indices stay those of the whole list: the claim files name them.
+    if (rule.in !== site) return;
+    const pattern = rule.subjectPattern === undefined ? undefined : new RegExp(rule.subjectPattern);
     // One middleware for any client: the stacks differ only in their command types.
     const stack = clients[rule.service].middlewareStack as unknown as {
       add(
@@ -142,6 +217,7 @@ export function injectFaults(clients: AwsClients, rules: Rule[], dir: string): v
         }
         if (rule.durationMs > 0 && !inWindow) return next(args);
         const subject = subjectOf(args.input);
+        if (pattern && !pattern.test(subject)) return next(args);
         const picked =
           hashShare(`${index}/${subject}`) < rule.share &&
           (!rule.once || claimOnce(dir, index, subject, rule.limit));

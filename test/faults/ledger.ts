@@ -19,7 +19,8 @@ export class Ledger {
   readonly events = new Map<string, Envelope>();
   /** Times each id was put into the stream: more than one when the producer re-sent it. */
   readonly copies = new Map<string, number>();
-  readonly poison: Array<{ marker: string; kind: PoisonKind }> = [];
+  /** Injected poison records; `id` where the record carries an envelope's id (no table may hold it). */
+  readonly poison: Array<{ marker: string; kind: PoisonKind; id?: string }> = [];
   readonly #simulator: MarketSimulator;
   readonly #source = { service: "faults", instance: "ledger" };
 
@@ -55,8 +56,9 @@ export class Ledger {
   makePoison(kind: PoisonKind, count: number, limitBytes: number): string[] {
     return Array.from({ length: count }, () => {
       const marker = `poison-${kind}-${this.poison.length}`;
-      this.poison.push({ marker, kind });
       const [valid] = this.make(1) as [Envelope];
+      const enveloped = kind === "schema" || kind === "late" || kind === "future";
+      this.poison.push({ marker, kind, ...(enveloped ? { id: valid.id } : {}) });
       const marked = { ...valid, source: { service: "faults", instance: marker } };
       const texts: Record<PoisonKind, () => string> = {
         "invalid-json": () => `{"marker": "${marker}", "v": 1, "type": "fx.quote"`,

@@ -14,7 +14,7 @@ import { faultsFromEnv, injectFaults } from "./inject.ts";
 const config = readConfig(ProcessorConfig, process.env);
 const clients = createClients({ endpoints: endpointsFromEnv(process.env) });
 const faults = faultsFromEnv(process.env);
-injectFaults(clients, faults.rules, faults.dir);
+injectFaults(clients, faults.rules, faults.dir, "processor");
 const processor = makeProcessorHandler({
   bucket: config.BUCKET_NAME,
   putObjectIfAbsent: (plan) => putObjectIfAbsent(clients.s3, config.BUCKET_NAME, plan),

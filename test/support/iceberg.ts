@@ -52,7 +52,10 @@ export interface CheckedTable {
     sequence: number;
     operation: string;
     summary: Record<string, string>;
+    manifest_list: string;
     ids?: string[];
+    /** With `addedFiles`: the data files this snapshot added (its own manifests' ADDED entries). */
+    added_files?: string[];
   }>;
   files: CheckedFile[];
   /** The current snapshot's ids, sorted; empty when asked for `ids: false`. */
@@ -64,17 +67,21 @@ export type TableToCheck =
   | { location: string }
   | { glue: { endpoint: string; database: string; name: string } };
 
-/** Each table as pyiceberg reads it. */
+/**
+ * Each table as pyiceberg reads it, all in one Python process. `snapshots`: the ids every
+ * snapshot reads; `addedFiles`: the data files each snapshot added.
+ */
 export async function checkTables(
   s3Endpoint: string,
   tables: TableToCheck[],
-  options: { snapshots?: boolean; ids?: boolean } = {},
+  options: { snapshots?: boolean; ids?: boolean; addedFiles?: boolean } = {},
 ): Promise<CheckedTable[]> {
   const request = JSON.stringify({
     s3: { endpoint: s3Endpoint },
     tables,
     snapshots: options.snapshots ?? false,
     ids: options.ids ?? true,
+    added_files: options.addedFiles ?? false,
   });
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = execFile(

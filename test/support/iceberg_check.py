@@ -3,18 +3,23 @@
 Reads a JSON request on stdin:
   {"s3": {"endpoint": "http://127.0.0.1:…"},
    "tables": [{"location": "s3://bucket/tables/ns/fx_quotes"}            # StaticTable (version hint)
+              | {"location": "s3://…/fx_quotes/metadata/v7.metadata.json"}  # StaticTable (that version)
               | {"glue": {"endpoint": "…", "database": "…", "name": "…"}}], # GlueCatalog
-   "snapshots": true, "ids": false}
+   "snapshots": true,
+   "added_files": true,
+   "ids": false}
 and prints one JSON object per table on stdout: schema with field ids, partition spec, sort
-order, every snapshot (summary, and the ids it reads when "snapshots" is set), and the current
-snapshot's files with their metrics, and the ids it reads unless "ids" is false (a soak's tables hold
-millions). Tables are read by field id: no name mapping is set.
+order, every snapshot (summary and manifest list; the ids it reads when "snapshots" is set; the
+data files it added, from its own manifests' ADDED entries, when "added_files" is set), and the
+current snapshot's files with their metrics, and the ids it reads unless "ids" is false (a
+soak's tables hold millions). Tables are read by field id: no name mapping is set.
 """
 
 import json
 import sys
 
 from pyiceberg.catalog.glue import GlueCatalog
+from pyiceberg.manifest import ManifestEntryStatus
 from pyiceberg.table import StaticTable
 
 
@@ -59,6 +64,18 @@ def ids_of(table, snapshot_id):
     return sorted(rows.column("id").to_pylist())
 
 
+def added_files_of(table, snapshot):
+    """The data files a snapshot added: ADDED entries of the manifests it wrote itself."""
+    paths = []
+    for manifest in snapshot.manifests(table.io):
+        if manifest.added_snapshot_id != snapshot.snapshot_id:
+            continue
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=False):
+            if entry.status == ManifestEntryStatus.ADDED and entry.snapshot_id == snapshot.snapshot_id:
+                paths.append(entry.data_file.file_path)
+    return sorted(paths)
+
+
 def describe(request, spec):
     table = open_table(request, spec)
     metadata = table.metadata
@@ -90,9 +107,12 @@ def describe(request, spec):
             "sequence": snapshot.sequence_number,
             "operation": snapshot.summary.operation.value if snapshot.summary else None,
             "summary": dict(snapshot.summary.additional_properties) if snapshot.summary else {},
+            "manifest_list": snapshot.manifest_list,
         }
         if request.get("snapshots"):
             entry["ids"] = ids_of(table, snapshot.snapshot_id)
+        if request.get("added_files"):
+            entry["added_files"] = added_files_of(table, snapshot)
         snapshots.append(entry)
     read_ids = request.get("ids", True) and current is not None
     current_ids = ids_of(table, current.snapshot_id) if read_ids else []

@@ -12,6 +12,8 @@ export class LocalRun {
   readonly #functions: LocalPipelineOptions["functions"];
   /** When each object's first notification arrived, over every restart of the pipeline. */
   readonly notifiedAt = new Map<string, number>();
+  /** When the "table updated" notification of each data file's append arrived, likewise. */
+  readonly committedAt = new Map<string, number>();
   /** What the pipelines this run started reported as information (`onNotice`). */
   readonly notices: string[] = [];
   emulators!: RunningEmulators;
@@ -55,9 +57,18 @@ export class LocalRun {
     return this.notifiedAt;
   }
 
+  /** The data files appends announced ("table updated"), over every pipeline this run started. */
+  commitNotifications(): Map<string, number> {
+    this.#keepNotifications();
+    return this.committedAt;
+  }
+
   #keepNotifications(): void {
     for (const [key, { receivedAtMs }] of this.pipeline?.notifications.received ?? []) {
       if (!this.notifiedAt.has(key)) this.notifiedAt.set(key, receivedAtMs);
+    }
+    for (const [path, receivedAtMs] of this.pipeline?.notifications.committed ?? []) {
+      if (!this.committedAt.has(path)) this.committedAt.set(path, receivedAtMs);
     }
   }
 

@@ -11,6 +11,16 @@ describe("resourceSpec", () => {
     expect(spec.queue.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * spec.processor.timeoutSeconds);
   });
 
+  it("sets the committer's timeout and its queue's visibility timeout (6 ×) together, and range-checks it", () => {
+    const spec = resourceSpec({ committerTimeoutSeconds: 3 });
+    expect(spec.committer.timeoutSeconds).toBe(3);
+    expect(spec.committerQueue.visibilityTimeoutSeconds).toBe(18);
+    expect(resourceSpec().committer.timeoutSeconds).toBe(60);
+    expect(() => resourceSpec({ committerTimeoutSeconds: 901 })).toThrow(
+      "committer.timeoutSeconds must be an integer between 1 and 900 (got 901)",
+    );
+  });
+
   it("refuses a visibility timeout below 6 × the processor timeout, saying both numbers", () => {
     const spec = resourceSpec();
     const bad = { ...spec, queue: { ...spec.queue, visibilityTimeoutSeconds: 359 } };
