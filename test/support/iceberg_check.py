@@ -6,8 +6,9 @@ Reads a JSON request on stdin:
               | {"glue": {"endpoint": "…", "database": "…", "name": "…"}}], # GlueCatalog
    "snapshots": true}
 and prints one JSON object per table on stdout: schema with field ids, partition spec, sort
-order, every snapshot (summary, and the ids it reads when "snapshots" is set), and the current
-snapshot's files with their metrics. Tables are read by field id: no name mapping is set.
+order, every snapshot (its time, summary, and the ids it reads when "snapshots" is set, or when
+the table's "read_snapshots" lists its id), and the current snapshot's files with their
+metrics. Tables are read by field id: no name mapping is set.
 """
 
 import json
@@ -81,16 +82,18 @@ def describe(request, spec):
                     "sort_order_id": f.sort_order_id,
                 }
             )
+    wanted = set(spec.get("read_snapshots", []))
     snapshots = []
     for snapshot in metadata.snapshots:
         entry = {
             "id": str(snapshot.snapshot_id),
             "parent": None if snapshot.parent_snapshot_id is None else str(snapshot.parent_snapshot_id),
             "sequence": snapshot.sequence_number,
+            "timestamp_ms": snapshot.timestamp_ms,
             "operation": snapshot.summary.operation.value if snapshot.summary else None,
             "summary": dict(snapshot.summary.additional_properties) if snapshot.summary else {},
         }
-        if request.get("snapshots"):
+        if request.get("snapshots") or str(snapshot.snapshot_id) in wanted:
             entry["ids"] = ids_of(table, snapshot.snapshot_id)
         snapshots.append(entry)
     current_ids = ids_of(table, current.snapshot_id) if current is not None else []
