@@ -95,7 +95,8 @@ function knownEvents(count: number, offset: number): Envelope[] {
   const makers = [fxQuote, stockQuote, newsArticle, httpRequest];
   return Array.from({ length: count }, (_, i) => {
     const make = makers[i % makers.length] as (atMs: number) => Envelope;
-    const hourMs = Math.floor(i / makers.length) % 2 === 0 ? CURRENT_HOUR_MS : EARLIER_HOUR_MS;
+    // Halves, not alternating records: a packed message of one hour is one object, not two.
+    const hourMs = i < count / 2 ? CURRENT_HOUR_MS : EARLIER_HOUR_MS;
     return make(hourMs + offset + i);
   });
 }
