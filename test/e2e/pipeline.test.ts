@@ -1,24 +1,35 @@
 /**
  * The whole pipeline: known events in through Kinesis, exact records out in the lake, in the
  * right partitions, one notification per object; malformed records in quarantine with reasons;
- * and a restart that neither loses nor rewrites anything. Twice, with the same assertions: on
- * the embedded local AWS (kinesalite, fauxqs and ticklake's S3 persistence) and on moto, an
- * independent implementation of the same APIs (shared/DESIGN.md §10).
+ * a restart that neither loses nor rewrites anything; the tables read back by pyiceberg, also
+ * after the maintenance function compacted them, and at an older snapshot. Twice, with the
+ * same assertions: on the embedded local AWS (kinesalite, fauxqs and ticklake's S3
+ * persistence) and on moto, an independent implementation of the same APIs (shared/DESIGN.md
+ * §10).
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
+import { tableLayerOf } from "../../src/aws/tables.ts";
+import { querySource, runQuery } from "../../src/cli/query.ts";
 import { send } from "../../src/cli/send.ts";
-import { DATASET_OF, type Envelope, validateRecord } from "../../src/core/events.ts";
+import { DATASET_OF, DATASETS, type Dataset, type Envelope, validateRecord } from "../../src/core/events.ts";
+import { COMPACTED_SORT_ORDER_ID } from "../../src/core/iceberg/compaction.ts";
 import { hourPartitionOf, parseObjectKey } from "../../src/core/layout.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
-import { LocalPipeline } from "../../src/local/pipeline.ts";
+import { LocalPipeline, type LocalPipelineOptions } from "../../src/local/pipeline.ts";
 import type { Endpoints } from "../../src/local/state.ts";
 import { lakeEnvelopes } from "../support/duckdb.ts";
 import { fxQuote, httpRequest, newsArticle, stockQuote } from "../support/factories.ts";
-import { checkTables } from "../support/iceberg.ts";
+import {
+  type CheckedTable,
+  expectTablesToHoldLake,
+  idsByDataset,
+  readPipelineTables,
+} from "../support/iceberg.ts";
 import { emulatorsIn, getBytes, listPipelineObjects, tempStateDir } from "../support/local-aws.ts";
 import { startMoto } from "../support/moto.ts";
 
@@ -58,13 +69,35 @@ const BACKENDS: Backend[] = [
 const spec = resourceSpec({ stage: "e2e", commitIntervalSeconds: 1 });
 const NOW = Date.now();
 const HOUR_MS = 3_600_000;
+/**
+ * The events' two hours: the current one, and the one two hours back, which is closed (and so
+ * compactable: `closeAfterMs`, 10 minutes after its end) whenever the tests run. Events start
+ * at the beginning of their hour (at most seconds ahead of the clock), so none spills into the
+ * next.
+ */
+const CURRENT_HOUR_MS = Math.floor(NOW / HOUR_MS) * HOUR_MS;
+const EARLIER_HOUR_MS = CURRENT_HOUR_MS - 2 * HOUR_MS;
 
-/** N known events over four types and two hours: the earlier hour arrives "late". */
+/**
+ * The pipeline of these tests, on a state folder and a backend: maintenance runs only when a
+ * test invokes it (as the stack's schedule does), so the compaction test is the one that
+ * compacts.
+ */
+const pipelineOptions = (stateDir: string, endpoints: Endpoints): LocalPipelineOptions => ({
+  stateDir,
+  spec,
+  endpoints,
+  maintenanceIntervalMs: 0,
+});
+
+/** N known events over four types and two hours, each type in both: the earlier hour arrives "late". */
 function knownEvents(count: number, offset: number): Envelope[] {
   const makers = [fxQuote, stockQuote, newsArticle, httpRequest];
   return Array.from({ length: count }, (_, i) => {
     const make = makers[i % makers.length] as (atMs: number) => Envelope;
-    return make(NOW - (i % 2) * HOUR_MS + offset + i);
+    // Halves, not alternating records: a packed message of one hour is one object, not two.
+    const hourMs = i < count / 2 ? CURRENT_HOUR_MS : EARLIER_HOUR_MS;
+    return make(hourMs + offset + i);
   });
 }
 
@@ -124,11 +157,17 @@ describe.each(BACKENDS)(
     let pipeline: LocalPipeline;
     const first = knownEvents(3_000, 0);
     let afterFirst: LakeContents;
+    /** Every valid event sent so far: what the tables must hold. */
+    const ledger: Envelope[] = [];
+    /** Each table's snapshot that was current once the first batch was committed. */
+    const afterFirstBatch = new Map<Dataset, { id: string; committedAtMs: number }>();
+    /** pyiceberg's reading of the tables after compaction: current, and at `afterFirstBatch`. */
+    let compacted: Map<Dataset, CheckedTable>;
 
     beforeAll(async () => {
       state = await tempStateDir();
       emulators = await backend.start(state.dir);
-      pipeline = await LocalPipeline.start({ stateDir: state.dir, spec, endpoints: emulators.endpoints });
+      pipeline = await LocalPipeline.start(pipelineOptions(state.dir, emulators.endpoints));
     });
     afterAll(async () => {
       await pipeline?.stop();
@@ -147,6 +186,7 @@ describe.each(BACKENDS)(
           ...texts.slice(1_000),
         ];
         await runBatch(pipeline, mixed);
+        ledger.push(...first);
 
         afterFirst = await readLake(pipeline);
         const stored = afterFirst.records.map((r) => r.event.id);
@@ -193,27 +233,19 @@ describe.each(BACKENDS)(
       async () => {
         // WHEN pyiceberg opens each dataset's table at its current snapshot (the drain waited
         // for the committer's last commit)
-        const datasets = [...new Set(first.map((event) => DATASET_OF[event.type]))].sort();
-        const checked = await checkTables(
-          emulators.endpoints.s3,
-          datasets.map((name) => ({
-            location: pipeline.tables.locationOf({ namespace: pipeline.tables.namespace, name }),
-          })),
-        );
-        // THEN each holds exactly the ids the processor stored for it, over both hours, and
-        // each lake object once
-        const storedIds = new Set(afterFirst.records.map((r) => r.event.id));
-        datasets.forEach((dataset, i) => {
-          const expected = first.filter((e) => DATASET_OF[e.type] === dataset).map((e) => e.id);
-          expect(checked[i]?.ids.sort(), dataset).toEqual(expected.sort());
-          for (const id of checked[i]?.ids ?? []) expect(storedIds.has(id)).toBe(true);
-          const paths = checked[i]?.files.map((f) => f.path) ?? [];
-          expect(new Set(paths).size).toBe(paths.length);
-        });
-        expect(datasets).toHaveLength(4);
-        // The tables span both hours of the events (hidden partitioning by event hour).
-        const hours = new Set(checked.flatMap((table) => table.files.map((f) => f.partition[0])));
-        expect(hours.size).toBe(2);
+        // THEN each holds exactly the ids the processor stored for it, over both hours, from
+        // exactly the lake's objects, each once
+        const checked = await expectTablesToHoldLake(pipeline, idsByDataset(first), afterFirst.keys);
+        expect([...checked.keys()].sort()).toEqual([...DATASETS].sort());
+        // Each table spans both hours of the events (hidden partitioning by event hour).
+        for (const [dataset, table] of checked) {
+          expect(new Set(table.files.map((f) => f.partition[0])), dataset).toEqual(
+            new Set([CURRENT_HOUR_MS / HOUR_MS, EARLIER_HOUR_MS / HOUR_MS]),
+          );
+          const current = table.snapshots.find((snapshot) => snapshot.id === table.current_snapshot);
+          if (current) afterFirstBatch.set(dataset, { id: current.id, committedAtMs: current.timestamp_ms });
+        }
+        expect(afterFirstBatch.size).toBe(DATASETS.length);
         // … and the commits' notifications add up to the same
         const counts = await pipeline.counts();
         expect(counts.committed).toBe(first.length);
@@ -230,13 +262,14 @@ describe.each(BACKENDS)(
           await emulators.stop();
           emulators = await backend.start(state.dir);
         }
-        pipeline = await LocalPipeline.start({ stateDir: state.dir, spec, endpoints: emulators.endpoints });
+        pipeline = await LocalPipeline.start(pipelineOptions(state.dir, emulators.endpoints));
 
         const second = knownEvents(500, 10_000);
         await runBatch(
           pipeline,
           second.map((event, i) => ({ text: JSON.stringify(event), key: `k${i % 5}` })),
         );
+        ledger.push(...second);
 
         const afterSecond = await readLake(pipeline);
         // Every earlier object is still there, unchanged in number.
@@ -263,15 +296,99 @@ describe.each(BACKENDS)(
 
         const after = await readLake(pipeline);
         const lines = readFileSync(file, "utf8").trim().split("\n");
-        const exampleIds = lines.flatMap((line) => {
+        const examples = lines.flatMap((line) => {
           const verdict = validateRecord(line);
-          return verdict.ok ? [verdict.event.id] : [];
+          return verdict.ok ? [verdict.event] : [];
         });
+        ledger.push(...examples);
+        const exampleIds = examples.map((event) => event.id);
         const newIds = after.records
           .map((r) => r.event.id)
           .filter((id) => !before.records.some((r) => r.event.id === id));
         expect(newIds.sort()).toEqual(exampleIds.sort());
         expect(after.quarantined.length - before.quarantined.length).toBe(4);
+      },
+      backend.timeoutMs,
+    );
+
+    it(
+      "compacts the closed hour through the maintenance function: pyiceberg reads the same records, from one file per dataset-hour, in a replace snapshot",
+      async () => {
+        // GIVEN the tables after three rounds of commits, the earlier event hour closed
+        const earlierHour = `${new Date(EARLIER_HOUR_MS).toISOString().slice(0, 13)}:00Z`;
+        // WHEN the maintenance function runs, as the stack's schedule invokes it
+        const reports = await pipeline.runMaintenance();
+        // THEN it compacted that hour of each table, removing no duplicate (there were none)
+        expect(reports.map((report) => report.table).sort()).toEqual([...DATASETS].sort());
+        for (const report of reports) {
+          expect(report.error, report.table).toBeUndefined();
+          expect(report.compacted, report.table).toContain(earlierHour);
+          expect(report.skipped, report.table).toEqual([]);
+          expect(report.duplicatesRemoved, report.table).toBe(0);
+        }
+        // … and pyiceberg reads exactly the ledger's records in each table, each once, none of
+        // the malformed ones (it reads the snapshots after the first batch too, for the next test)
+        const expected = idsByDataset(ledger);
+        compacted = await readPipelineTables(
+          pipeline,
+          DATASETS,
+          Object.fromEntries([...afterFirstBatch].map(([dataset, { id }]) => [dataset, [id]])),
+        );
+        for (const report of reports) {
+          const table = compacted.get(report.table);
+          expect(table?.ids, report.table).toEqual(expected.get(report.table));
+          // Each compacted hour is one file (far below the target size), written by compaction.
+          for (const hour of report.compacted) {
+            const files = table?.files.filter((file) => file.partition[0] === Date.parse(hour) / HOUR_MS);
+            expect(
+              files?.map((file) => file.sort_order_id),
+              `${report.table} ${hour}`,
+            ).toEqual([COMPACTED_SORT_ORDER_ID]);
+          }
+          const current = table?.snapshots.find((snapshot) => snapshot.id === table.current_snapshot);
+          expect(current?.operation, report.table).toBe("replace");
+        }
+      },
+      backend.timeoutMs,
+    );
+
+    it(
+      "reads an older snapshot as it was: the one current after the first batch holds the first batch, with pyiceberg and with `query --as-of`",
+      async () => {
+        // GIVEN each table's snapshot current after the first batch, since followed by two
+        // rounds of commits and a compaction
+        const firstIds = idsByDataset(first);
+        // WHEN pyiceberg reads each table at that snapshot (after the compaction, above)
+        // THEN it reads exactly the first batch's records of that table
+        for (const [dataset, { id }] of afterFirstBatch) {
+          const table = compacted.get(dataset);
+          expect(table?.current_snapshot, dataset).not.toBe(id);
+          const then = table?.snapshots.find((snapshot) => snapshot.id === id);
+          expect(then?.ids, dataset).toEqual(firstIds.get(dataset));
+        }
+        // … and `ticklake query --as-of` at the time the last of them was committed (no table
+        // committed in between) reads the same snapshots and as many records.
+        const asOfMs = Math.max(...[...afterFirstBatch.values()].map((snapshot) => snapshot.committedAtMs));
+        const counts = DATASETS.map(
+          (dataset) => `SELECT '${dataset}' AS table_name, count(*) AS n FROM ${dataset}`,
+        );
+        const result = await runQuery(
+          querySource(
+            pipeline.clients,
+            pipeline.bucket,
+            tableLayerOf(spec, pipeline.bucket, "local"),
+            join(state.dir, "query-cache"),
+          ),
+          `WITH counted AS (${counts.join(" UNION ALL ")})
+           SELECT table_name, CAST(snapshot_id AS VARCHAR), n FROM table_snapshots JOIN counted USING (table_name)
+           WHERE queried ORDER BY table_name`,
+          { timeoutMs: 60_000, asOfMs },
+        );
+        expect(result.rows.map(([table, snapshot, n]) => [table, snapshot, Number(n)])).toEqual(
+          [...DATASETS]
+            .sort()
+            .map((dataset) => [dataset, afterFirstBatch.get(dataset)?.id, firstIds.get(dataset)?.length]),
+        );
       },
       backend.timeoutMs,
     );

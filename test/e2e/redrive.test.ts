@@ -1,6 +1,7 @@
 /**
  * `ticklake redrive`, from the command line, against a running local pipeline: packed messages
- * parked in the DLQ go back to the queue and their records reach the lake, exactly.
+ * parked in the DLQ go back to the queue and their records reach the lake and the tables,
+ * exactly, also those of messages stored before they were parked.
  */
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +10,7 @@ import { packRecords } from "../../src/core/packing.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
 import { runCli } from "../support/cli.ts";
 import { stockQuote, streamRecords } from "../support/factories.ts";
+import { expectTablesToHoldLake, idsByDataset } from "../support/iceberg.ts";
 import { eventually, listKeys } from "../support/local-aws.ts";
 import { LocalRun } from "../support/pipeline.ts";
 
@@ -16,7 +18,8 @@ describe("ticklake status and redrive", () => {
   let run: LocalRun;
 
   beforeAll(async () => {
-    run = await LocalRun.start(resourceSpec());
+    // A commit interval of 1 s: each drain waits for the last commit.
+    run = await LocalRun.start(resourceSpec({ commitIntervalSeconds: 1 }));
   });
   afterAll(async () => {
     await run.stop();
@@ -41,14 +44,25 @@ describe("ticklake status and redrive", () => {
         maxMessageBytes: 1_048_576,
       }).map((message) => JSON.stringify(message)),
     ).flat();
-    for (let i = 0; i < bodies.length; i += 10) {
-      await run.pipeline.clients.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: run.pipeline.resources.dlqUrl,
-          Entries: bodies.slice(i, i + 10).map((body, j) => ({ Id: String(j), MessageBody: body })),
-        }),
-      );
-    }
+    const sendAll = async (queueUrl: string, list: string[]) => {
+      for (let i = 0; i < list.length; i += 10) {
+        await run.pipeline.clients.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: list.slice(i, i + 10).map((body, j) => ({ Id: String(j), MessageBody: body })),
+          }),
+        );
+      }
+    };
+    // Two were stored, announced and committed before they were parked, as when the processor
+    // wrote and announced them but never acknowledged: their redrive announces them again.
+    const storedEarlier = bodies.slice(0, 2);
+    await sendAll(run.pipeline.resources.queueUrl, storedEarlier);
+    expect(await run.pipeline.drain(30_000)).toBe(true);
+    const recordsOf = (list: string[]) =>
+      list.reduce((sum, body) => sum + (JSON.parse(body) as { records: unknown[] }).records.length, 0);
+    expect((await run.pipeline.counts()).committed).toBe(recordsOf(storedEarlier));
+    await sendAll(run.pipeline.resources.dlqUrl, bodies);
     expect((await queueDepth(run.pipeline.clients, run.pipeline.resources.dlqUrl)).visible).toBe(
       bodies.length,
     );
@@ -79,6 +93,12 @@ describe("ticklake status and redrive", () => {
     expect(stored.map((r) => r.event).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
       [...envelopes].sort((a, b) => a.id.localeCompare(b.id)),
     );
+    // Once the committer is done, pyiceberg reads exactly those records, from exactly the
+    // lake's objects, each once: the two stored earlier were not committed again.
+    expect(await run.pipeline.drain(30_000)).toBe(true);
+    const lakeKeys = await listKeys(run.pipeline.clients.s3, run.pipeline.resources.bucket, "lake/");
+    await expectTablesToHoldLake(run.pipeline, idsByDataset(envelopes), lakeKeys);
+    expect((await run.pipeline.counts()).committed).toBe(envelopes.length);
 
     const after = await runCli(["--state-dir", run.dir, "status", "--json"]);
     expect(after.code).toBe(0);

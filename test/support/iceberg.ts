@@ -5,18 +5,19 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { AwsClients } from "../../src/aws/clients.ts";
 import { S3TableFileIO, S3VersionCatalog } from "../../src/aws/iceberg-s3.ts";
 import { receiveBatch, subscribeQueue } from "../../src/aws/object-sync.ts";
 import type { TableLayerOptions } from "../../src/aws/tables.ts";
 import { tableDeps } from "../../src/aws/tables.ts";
-import { DATASETS, type Dataset } from "../../src/core/events.ts";
+import { DATASET_OF, DATASETS, type Dataset, type Envelope } from "../../src/core/events.ts";
 import { type AnnouncedFile, announcedFileOf, type TableUpdated } from "../../src/core/iceberg/commit.ts";
 import { type CommitOutcome, commitFiles, ensureTable } from "../../src/core/iceberg/table-ops.ts";
+import { LAKE_PREFIX, parseObjectKey } from "../../src/core/layout.ts";
 import { ObjectManifest } from "../../src/core/planning.ts";
 import type { RunningEmulators } from "../../src/local/emulators.ts";
-import { localClients } from "../../src/local/pipeline.ts";
+import { type LocalPipeline, localClients } from "../../src/local/pipeline.ts";
 import { emulatorsIn, tempStateDir } from "./local-aws.ts";
 import { venvTool } from "./tools.ts";
 
@@ -50,6 +51,7 @@ export interface CheckedTable {
     id: string;
     parent: string | null;
     sequence: number;
+    timestamp_ms: number;
     operation: string;
     summary: Record<string, string>;
     manifest_list: string;
@@ -63,9 +65,13 @@ export interface CheckedTable {
   metadata_log: number;
 }
 
-export type TableToCheck =
+export type TableToCheck = (
   | { location: string }
-  | { glue: { endpoint: string; database: string; name: string } };
+  | { glue: { endpoint: string; database: string; name: string } }
+) & {
+  /** Snapshots whose ids are read too (`snapshots[].ids`), beside the current one's. */
+  read_snapshots?: string[];
+};
 
 /**
  * Each table as pyiceberg reads it, all in one Python process. `snapshots`: the ids every
@@ -94,6 +100,67 @@ export async function checkTables(
     child.stdin?.end(request);
   });
   return JSON.parse(stdout) as CheckedTable[];
+}
+
+/** The ids of `events` by dataset, each list sorted as pyiceberg's `ids` are. */
+export function idsByDataset(events: readonly Envelope[]): Map<Dataset, string[]> {
+  const ids = new Map<Dataset, string[]>();
+  for (const event of events) {
+    const dataset = DATASET_OF[event.type];
+    const list = ids.get(dataset) ?? [];
+    list.push(event.id);
+    ids.set(dataset, list);
+  }
+  for (const list of ids.values()) list.sort();
+  return ids;
+}
+
+/**
+ * pyiceberg's reading of the tables of `datasets` that a running local pipeline commits to,
+ * by dataset; `readSnapshots` names older snapshots whose ids to read as well.
+ */
+export async function readPipelineTables(
+  pipeline: LocalPipeline,
+  datasets: readonly Dataset[],
+  readSnapshots: Partial<Record<Dataset, string[]>> = {},
+): Promise<Map<Dataset, CheckedTable>> {
+  const s3 = pipeline.clientOptions.endpoints?.s3;
+  if (!s3) throw new Error("the local pipeline has no S3 endpoint");
+  const { namespace } = pipeline.tables;
+  const checked = await checkTables(
+    s3,
+    datasets.map((name) => ({
+      location: pipeline.tables.locationOf({ namespace, name }),
+      read_snapshots: readSnapshots[name] ?? [],
+    })),
+  );
+  return new Map(datasets.map((dataset, i) => [dataset, checked[i] as CheckedTable]));
+}
+
+/**
+ * Asserts what pyiceberg reads in the table of each dataset of `expected`: exactly those ids,
+ * each once (so no quarantined record, no copy), from exactly the lake's objects of that
+ * dataset among `lakeKeys`, each once. Holds until compaction rewrites the files: every
+ * announcement of an object again (a redelivery, a redrive, a replay, an object restored)
+ * must find it committed.
+ */
+export async function expectTablesToHoldLake(
+  pipeline: LocalPipeline,
+  expected: ReadonlyMap<Dataset, readonly string[]>,
+  lakeKeys: readonly string[],
+): Promise<Map<Dataset, CheckedTable>> {
+  const checked = await readPipelineTables(pipeline, [...expected.keys()]);
+  for (const [dataset, ids] of expected) {
+    const table = checked.get(dataset);
+    expect(table?.ids, `${dataset}: the ids pyiceberg reads`).toEqual([...ids].sort());
+    const objects = lakeKeys
+      .filter((key) => key.startsWith(LAKE_PREFIX) && parseObjectKey(key)?.dataset === dataset)
+      .map((key) => `s3://${pipeline.bucket}/${key}`);
+    expect(table?.files.map((file) => file.path).sort(), `${dataset}: the table's files`).toEqual(
+      objects.sort(),
+    );
+  }
+  return checked;
 }
 
 export interface LocalTables {

@@ -9,10 +9,11 @@ Reads a JSON request on stdin:
    "added_files": true,
    "ids": false}
 and prints one JSON object per table on stdout: schema with field ids, partition spec, sort
-order, every snapshot (summary and manifest list; the ids it reads when "snapshots" is set; the
-data files it added, from its own manifests' ADDED entries, when "added_files" is set), and the
-current snapshot's files with their metrics, and the ids it reads unless "ids" is false (a
-soak's tables hold millions). Tables are read by field id: no name mapping is set.
+order, every snapshot (its time, summary and manifest list; the ids it reads when "snapshots"
+is set, or when the table's "read_snapshots" lists its id; the data files it added, from its
+own manifests' ADDED entries, when "added_files" is set), and the current snapshot's files
+with their metrics, and the ids it reads unless "ids" is false (a soak's tables hold
+millions). Tables are read by field id: no name mapping is set.
 """
 
 import json
@@ -99,17 +100,19 @@ def describe(request, spec):
                     "sort_order_id": f.sort_order_id,
                 }
             )
+    wanted = set(spec.get("read_snapshots", []))
     snapshots = []
     for snapshot in metadata.snapshots:
         entry = {
             "id": str(snapshot.snapshot_id),
             "parent": None if snapshot.parent_snapshot_id is None else str(snapshot.parent_snapshot_id),
             "sequence": snapshot.sequence_number,
+            "timestamp_ms": snapshot.timestamp_ms,
             "operation": snapshot.summary.operation.value if snapshot.summary else None,
             "summary": dict(snapshot.summary.additional_properties) if snapshot.summary else {},
             "manifest_list": snapshot.manifest_list,
         }
-        if request.get("snapshots"):
+        if request.get("snapshots") or str(snapshot.snapshot_id) in wanted:
             entry["ids"] = ids_of(table, snapshot.snapshot_id)
         if request.get("added_files"):
             entry["added_files"] = added_files_of(table, snapshot)
