@@ -48,7 +48,16 @@ async function compact(dataset: Dataset, files: readonly Envelope[][], rowGroupR
     );
   const { rows, duplicates } = hour.order();
   const { body, stats } = await hour.encodeDataFile(rows, H1, rowGroupRows);
-  return { duplicates, stats, events: await parquetEnvelopes(dataset, body) };
+  const oneRowGroup = await hour.encodeDataFile(rows, H1, rows.length);
+  return {
+    duplicates,
+    stats,
+    events: await parquetEnvelopes(dataset, body),
+    estimate: {
+      measured: await hour.encodedBytesPerRecord(rows),
+      written: oneRowGroup.body.byteLength / rows.length,
+    },
+  };
 }
 
 describe("an hour compacted column by column", () => {
@@ -82,6 +91,8 @@ describe("an hour compacted column by column", () => {
     expect(result.events.some((event) => (event.data as { symbol: string }).symbol === "ZZZ")).toBe(false);
     expect(result.stats.splitOffsets).toHaveLength(Math.ceil(32 / 7));
     expect(metrics(result.stats)).toEqual(metrics(encodeDataFile("stock_quotes", want, H1).stats));
+    // AND the bytes a record it measures to cut files are those of the rows written as one row group
+    expect(result.estimate.measured).toBe(result.estimate.written);
   });
 
   it("orders the same when the times span more than the packed sort holds (over 71 minutes)", async () => {
@@ -130,20 +141,16 @@ describe("an hour compacted column by column", () => {
     expect(() => hour.order()).toThrow("file 0 of the hour was never added");
   });
 
-  it("cuts the ordered rows into files of about the target size, by the input's bytes a record", () => {
-    // GIVEN 10 rows whose input held 100 bytes a record
+  it("cuts the ordered rows into files of at most the target size, a tenth kept spare", () => {
+    // GIVEN 10 rows in order, written at 100 bytes a record
     const rows = Uint32Array.from({ length: 10 }, (_, i) => 9 - i);
 
     // WHEN cut for files of 400 bytes, and for files larger than the hour
-    const small = cutIntoFiles(rows, { bytes: 1_000, records: 10 }, 400);
-    const large = cutIntoFiles(rows, { bytes: 1_000, records: 10 }, 128 * 1024 * 1024);
+    const small = cutIntoFiles(rows, 100, 400);
+    const large = cutIntoFiles(rows, 100, 128 * 1024 * 1024);
 
-    // THEN 4, 4 and 2 rows, in order; one file of all
-    expect(small.map((file) => [...file])).toEqual([
-      [9, 8, 7, 6],
-      [5, 4, 3, 2],
-      [1, 0],
-    ]);
+    // THEN 3 rows a file (360 of 400 bytes), in order; one file of all
+    expect(small.map((file) => [...file])).toEqual([[9, 8, 7], [6, 5, 4], [3, 2, 1], [0]]);
     expect(large.map((file) => file.length)).toEqual([10]);
   });
 });

@@ -49,8 +49,8 @@ export interface MaintenanceOptions {
   lookbackMs: number;
   /**
    * Hours holding more records than this are left uncompacted (and reported): compaction holds
-   * an hour in memory, about 1.1 KB a record (bench/results/compaction.json), so this is what
-   * the memory of whatever runs it allows. @default Infinity
+   * an hour in memory, column by column (`COMPACTION_BYTES_PER_RECORD`), so this is what the
+   * memory of whatever runs it allows (`compactableRecords`). @default Infinity
    */
   maxHourRecords: number;
 }
@@ -124,17 +124,17 @@ export function hoursToCompact(
 }
 
 /**
- * An hour's rows, in order, cut into files of about `targetFileBytes`, estimated from the bytes
- * per record of the files being replaced (small files compress worse, so the outputs come
- * out somewhat smaller than the target).
+ * An hour's rows, in order, cut into files of at most `targetFileBytes` at `bytesPerRecord`
+ * (estimated: `compactHour` measures the output's bytes a record on a row group when the
+ * hour may come near the target), with a tenth of the target kept for row groups that
+ * compress worse than the estimate's.
  */
 export function cutIntoFiles(
   rows: Uint32Array,
-  input: { bytes: number; records: number },
+  bytesPerRecord: number,
   targetFileBytes: number,
 ): Uint32Array[] {
-  const bytesPerRecord = input.records > 0 ? input.bytes / input.records : 1;
-  const perFile = Math.max(1, Math.floor(targetFileBytes / Math.max(1, bytesPerRecord)));
+  const perFile = Math.max(1, Math.floor((targetFileBytes * 0.9) / Math.max(1, bytesPerRecord)));
   const files: Uint32Array[] = [];
   for (let start = 0; start < rows.length; start += perFile)
     files.push(rows.subarray(start, start + perFile));

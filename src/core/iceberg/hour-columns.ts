@@ -401,6 +401,16 @@ export class HourColumns {
     };
   }
 
+  /** Bytes a record of `rows` written as one row group: what files of this hour will take. */
+  async encodedBytesPerRecord(rows: Uint32Array): Promise<number> {
+    if (rows.length === 0) return 1;
+    const hour = this;
+    function* rowGroup(): Generator<RowGroupData> {
+      yield { data: hour.gather(rows).data, length: rows.length };
+    }
+    return (await encodeRowGroups(this.dataset, rowGroup(), rows.length)).byteLength / rows.length;
+  }
+
   /** Each row's segment and index in it. */
   #place(rows: Uint32Array): Placed {
     const segments: Segment[] = [];
