@@ -51,11 +51,12 @@ const LAYER = { catalog: "local" as const, warehouse: `s3://${BUCKET}/tables`, n
 const TABLE = { namespace: LAYER.namespace, name: "stock_quotes" };
 const SOURCE = { service: "ticklake-webserver", instance: "bench" };
 /** When compaction runs: the hour closed, as the schedule finds it. */
-const COMPACT_AT = H1 + HOUR + 30 * 60_000;
+const compactAt = (hourMs: number) => hourMs + HOUR + 30 * 60_000;
 
 interface ChildInput {
   endpoints: Endpoints;
   records: number;
+  hourMs: number;
 }
 
 interface ChildReport {
@@ -109,7 +110,7 @@ async function compactInChild(input: ChildInput): Promise<ChildReport> {
   const baseline = process.memoryUsage().rss;
   const started = performance.now();
   const result = await compactTable(
-    { catalog: layer.catalog, io: timed, now: () => COMPACT_AT },
+    { catalog: layer.catalog, io: timed, now: () => compactAt(input.hourMs) },
     TABLE,
     "stock_quotes",
   );
@@ -154,17 +155,17 @@ const STOCK_SHARE = STOCKS.length / (STOCKS.length + FX_PAIRS.length);
  * the hour; one record in 1,000 / `RESENT_PER_MILLE` sent twice by the producer (a blind retry,
  * which lands in the next file).
  */
-function* hourFiles(records: number): Generator<{ events: Envelope[]; resent: number }> {
+function* hourFiles(records: number, hourMs: number): Generator<{ events: Envelope[]; resent: number }> {
   const ticks = Math.ceil(records / STOCKS.length);
   const stepMs = HOUR / (ticks + 1);
   const every = RESENT_PER_MILLE > 0 ? Math.round(1000 / RESENT_PER_MILLE) : 0;
-  const sim = new MarketSimulator({ seed: 5, startMs: H1 });
+  const sim = new MarketSimulator({ seed: 5, startMs: hourMs });
   let pending: Envelope[] = [];
   let retries: Envelope[] = [];
   let resend: Envelope[] = [];
   let made = 0;
   for (let step = 1; step <= ticks && made < records; step++) {
-    const atMs = H1 + Math.floor(step * stepMs);
+    const atMs = hourMs + Math.floor(step * stepMs);
     for (const quote of sim.advance(atMs).stocks) {
       if (made === records) break;
       const event = envelopeOf("stock.quote", quote, SOURCE, atMs);
@@ -184,10 +185,10 @@ function* hourFiles(records: number): Generator<{ events: Envelope[]; resent: nu
 }
 
 /** Writes the hour's objects (16 PUTs at a time) and commits them a minute's worth at a time. */
-async function writeHour(endpoints: Endpoints, records: number) {
+async function writeHour(endpoints: Endpoints, records: number, hourMs: number) {
   const clients = localClients(endpoints);
   const layer = tableDeps(clients, LAYER);
-  const deps = { ...layer, now: () => COMPACT_AT - HOUR };
+  const deps = { ...layer, now: () => compactAt(hourMs) - HOUR };
   await clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   await ensureTable(deps, TABLE, "stock_quotes", layer.locationOf(TABLE));
   const files: AnnouncedFile[] = [];
@@ -196,7 +197,7 @@ async function writeHour(endpoints: Endpoints, records: number) {
   let inFlight: Promise<unknown>[] = [];
   const sequence = [0, 0, 0, 0];
   const seq = (n: number) => `4959${String(n).padStart(52, "0")}`;
-  for (const { events, resent: retries } of hourFiles(records)) {
+  for (const { events, resent: retries } of hourFiles(records, hourMs)) {
     const shard = files.length % 4;
     const shardId = `shardId-${String(shard).padStart(12, "0")}`;
     const firstSeq = seq((sequence[shard] as number) + 1);
@@ -204,7 +205,7 @@ async function writeHour(endpoints: Endpoints, records: number) {
     const identity = { stream: "ticklake-bench", shardId, firstSeq, lastSeq: seq(sequence[shard] as number) };
     const times = events.map((event) => event.ts).sort();
     const { body, stats } = encodeDataFile("stock_quotes", events, Date.parse(times[0] as string));
-    const key = lakeKeyFor("stock_quotes", hourPartitionOf(H1), { ...identity, dataset: "stock_quotes" });
+    const key = lakeKeyFor("stock_quotes", hourPartitionOf(hourMs), { ...identity, dataset: "stock_quotes" });
     files.push({
       path: `s3://${BUCKET}/${key}`,
       dataset: "stock_quotes",
@@ -286,19 +287,22 @@ function runChild(input: ChildInput): Promise<ChildReport> {
 
 const hourRecords = Math.round(RATE * 3_600 * STOCK_SHARE);
 const runs = [];
-for (const fraction of FRACTIONS) {
+for (const [index, fraction] of FRACTIONS.entries()) {
   const records = Math.round(hourRecords * fraction);
+  // Each run its own, later hour: ids are minted monotonic (a time before the last id's keeps
+  // that id's time part), so a run in an hour already passed would get ids unlike a producer's.
+  const hourMs = H1 + index * 2 * HOUR;
   const dir = await mkdtemp(join(tmpdir(), "ticklake-bench-compaction-"));
   const emulators = await startEmulators({ stateDir: dir });
   try {
     const loadBefore = loadavg()[0] as number;
     const writeStarted = performance.now();
-    const input = await writeHour(emulators.endpoints, records);
+    const input = await writeHour(emulators.endpoints, records, hourMs);
     const setupSeconds = round((performance.now() - writeStarted) / 1000);
     process.stderr.write(
       `${fraction} of the hour: wrote and committed ${input.files} objects in ${setupSeconds} s\n`,
     );
-    const report = await runChild({ endpoints: emulators.endpoints, records });
+    const report = await runChild({ endpoints: emulators.endpoints, records, hourMs });
     const loadAfter = loadavg()[0] as number;
     const [compacted] = report.result;
     if (
