@@ -66,7 +66,7 @@ export const DEFAULT_MAINTENANCE: MaintenanceOptions = {
 };
 
 /** Memory compaction needs per record of an hour, bytes (measured: bench/results/compaction.json). */
-export const COMPACTION_BYTES_PER_RECORD = 1_100;
+export const COMPACTION_BYTES_PER_RECORD = 280;
 
 /**
  * Rows per row group of a compacted file: the writer holds about two row groups at a time, so
