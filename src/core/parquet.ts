@@ -3,7 +3,9 @@
  * arrays, then parquet-wasm (Rust's parquet writer) with ZSTD, one row group per object and
  * dictionary encoding where it pays. Every column carries its Iceberg field id
  * (`PARQUET:field_id`, which the Rust writer turns into the Parquet schema's field_id), so the
- * files are Iceberg data files as written (DESIGN §9). Pure: bytes in memory, no I/O.
+ * files are Iceberg data files as written (DESIGN §9). Compaction reads files a row group at
+ * a time and writes its large files through the streaming writer, a row group at a time
+ * (`recordBatchesOf`, `encodeRowGroups`). Pure: bytes in memory, no I/O.
  */
 import * as arrow from "apache-arrow";
 import { parquetMetadata } from "hyparquet";
@@ -11,11 +13,12 @@ import {
   Compression,
   Table as ParquetTable,
   readParquet,
+  transformParquetStream,
   WriterPropertiesBuilder,
   writeParquet,
 } from "parquet-wasm";
 import { type Column, columnsOf } from "./columns.ts";
-import { DATASET_OF, type Dataset, type Envelope, type EventType, SCHEMA_VERSION } from "./events.ts";
+import { type Dataset, type Envelope, SCHEMA_VERSION } from "./events.ts";
 import { elementKey } from "./iceberg/field-ids.ts";
 import { type DataFileStats, hourOf, metricsOfColumns } from "./iceberg/metrics.ts";
 import { fieldIdOf } from "./iceberg/schema.ts";
@@ -46,15 +49,37 @@ function columnValues(columns: readonly Column[], events: readonly Envelope[]): 
   return columns.map((column) => events.map((event) => valueAt(event, column.path)));
 }
 
-function vectorOf(dataset: Dataset, column: Column, values: readonly unknown[]): arrow.Vector {
-  const length = values.length;
+/** The Arrow type a column is written as (what the Rust writer maps to the Parquet and Iceberg types). */
+export function arrowTypeOf(dataset: Dataset, column: Column): arrow.DataType {
   switch (column.type.kind) {
     case "string":
-      return arrow.vectorFromArray(values as string[], new arrow.Utf8());
+      return new arrow.Utf8();
     case "string_list":
-      return arrow.vectorFromArray(values as string[][], listTypeOf(dataset, column));
+      return listTypeOf(dataset, column);
     case "boolean":
-      return arrow.vectorFromArray(values as boolean[], new arrow.Bool());
+      return new arrow.Bool();
+    case "float64":
+      return new arrow.Float64();
+    case "int32":
+      return new arrow.Int32();
+    case "int64":
+      return new arrow.Int64();
+    case "timestamp_ms":
+      // Iceberg's timestamptz is microseconds; the contract's times have millisecond precision.
+      return new arrow.TimestampMicrosecond("UTC");
+    case "decimal":
+      return new arrow.Decimal(column.type.scale, column.type.precision, 128);
+  }
+}
+
+function vectorOf(dataset: Dataset, column: Column, values: readonly unknown[]): arrow.Vector {
+  const length = values.length;
+  const type = arrowTypeOf(dataset, column);
+  switch (column.type.kind) {
+    case "string":
+    case "string_list":
+    case "boolean":
+      return arrow.vectorFromArray(values as never[], type);
     case "float64":
       return arrow.makeVector(Float64Array.from(values as number[]));
     case "int32":
@@ -62,10 +87,9 @@ function vectorOf(dataset: Dataset, column: Column, values: readonly unknown[]):
     case "int64":
       return arrow.makeVector(BigInt64Array.from(values as number[], (value) => BigInt(value)));
     case "timestamp_ms": {
-      // Iceberg's timestamptz is microseconds; the contract's times have millisecond precision.
       const micros = BigInt64Array.from(values as string[], (iso) => BigInt(Date.parse(iso) * 1000));
       return arrow.makeVector(
-        arrow.makeData({ type: new arrow.TimestampMicrosecond("UTC"), length, data: micros }),
+        arrow.makeData({ type: type as arrow.TimestampMicrosecond, length, data: micros }),
       );
     }
     case "decimal": {
@@ -78,8 +102,9 @@ function vectorOf(dataset: Dataset, column: Column, values: readonly unknown[]):
         words[index * 2] = scaled;
         words[index * 2 + 1] = scaled < 0n ? -1n : 0n;
       });
-      const type = new arrow.Decimal(column.type.scale, column.type.precision, 128);
-      return arrow.makeVector(arrow.makeData({ type, length, data: new Uint32Array(words.buffer) }));
+      return arrow.makeVector(
+        arrow.makeData({ type: type as arrow.Decimal, length, data: new Uint32Array(words.buffer) }),
+      );
     }
   }
 }
@@ -99,12 +124,27 @@ function encodeColumns(
   values: readonly unknown[][],
   length: number,
 ): Uint8Array {
-  const vectors = columns.map((column, index) => vectorOf(dataset, column, values[index] as unknown[]));
+  const data = columns.map(
+    (column, index) => vectorOf(dataset, column, values[index] as unknown[]).data[0] as arrow.Data,
+  );
+  return writeParquet(
+    ParquetTable.fromIPCStream(ipcOf(dataset, columns, data, length)),
+    writerProperties(dataset, length),
+  );
+}
+
+/** One record batch of the dataset's columns (each carrying its Iceberg field id), as an Arrow IPC stream. */
+function ipcOf(
+  dataset: Dataset,
+  columns: readonly Column[],
+  data: readonly arrow.Data[],
+  length: number,
+): Uint8Array {
   const fields = columns.map(
     (column, index) =>
       new arrow.Field(
         column.name,
-        (vectors[index] as arrow.Vector).type,
+        (data[index] as arrow.Data).type,
         false,
         withFieldId(fieldIdOf(dataset, column.name)),
       ),
@@ -113,22 +153,93 @@ function encodeColumns(
     type: new arrow.Struct(fields),
     length,
     nullCount: 0,
-    children: vectors.map((vector) => vector.data[0] as arrow.Data),
+    children: [...data],
   });
-  const table = new arrow.Table(
-    new arrow.Schema(fields),
-    new arrow.RecordBatch(new arrow.Schema(fields), struct),
+  const schema = new arrow.Schema(fields);
+  return arrow.tableToIPC(new arrow.Table(schema, new arrow.RecordBatch(schema, struct)), "stream");
+}
+
+function writerProperties(dataset: Dataset, rowGroupRows: number) {
+  return (
+    new WriterPropertiesBuilder()
+      .setCompression(Compression.ZSTD)
+      .setMaxRowGroupSize(Math.max(1, rowGroupRows))
+      .setCreatedBy("ticklake")
+      // One key: the writer keeps key-value metadata in a hash map, so several keys come out in
+      // a different order each time, and the same records must always make the same bytes (a
+      // redelivered message's manifest carries the SHA-256 of the object it maps to).
+      .setKeyValueMetadata(
+        new Map([["ticklake", JSON.stringify({ dataset, schema_version: SCHEMA_VERSION })]]),
+      )
+      .build()
   );
-  const properties = new WriterPropertiesBuilder()
-    .setCompression(Compression.ZSTD)
-    .setMaxRowGroupSize(Math.max(1, length))
-    .setCreatedBy("ticklake")
-    // One key: the writer keeps key-value metadata in a hash map, so several keys come out in
-    // a different order each time, and the same records must always make the same bytes (a
-    // redelivered message's manifest carries the SHA-256 of the object it maps to).
-    .setKeyValueMetadata(new Map([["ticklake", JSON.stringify({ dataset, schema_version: SCHEMA_VERSION })]]))
-    .build();
-  return writeParquet(ParquetTable.fromIPCStream(arrow.tableToIPC(table, "stream")), properties);
+}
+
+/** Columns of one row group: an Arrow `Data` per column of the dataset, in column order. */
+export interface RowGroupData {
+  data: readonly arrow.Data[];
+  length: number;
+}
+
+/**
+ * Writes row groups, made one at a time as the writer asks for them, into one Parquet file of
+ * the dataset's schema: the writer (parquet-wasm's streaming transform) holds one row group
+ * and the one after it, never the whole file, so the WebAssembly memory (which never shrinks)
+ * stays bounded by the row group size.
+ */
+export async function encodeRowGroups(
+  dataset: Dataset,
+  rowGroups: Iterator<RowGroupData>,
+  rowGroupRows: number,
+): Promise<Uint8Array> {
+  const columns = columnsOf(dataset);
+  const batches = new ReadableStream({
+    pull(controller) {
+      const next = rowGroups.next();
+      if (next.done) {
+        controller.close();
+        return;
+      }
+      const table = ParquetTable.fromIPCStream(ipcOf(dataset, columns, next.value.data, next.value.length));
+      controller.enqueue(table.recordBatch(0));
+      table.free();
+    },
+  });
+  const output = (await transformParquetStream(
+    batches,
+    writerProperties(dataset, rowGroupRows),
+  )) as ReadableStream<Uint8Array>;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of output) {
+    chunks.push(chunk);
+    size += chunk.byteLength;
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return body;
+}
+
+/**
+ * A Parquet file's record batches, read one row group at a time (a compacted file's row groups
+ * are bounded; reading a whole file at once would hold it twice in WebAssembly memory, which
+ * never shrinks).
+ */
+export function* recordBatchesOf(bytes: Uint8Array): Generator<arrow.RecordBatch> {
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const groups = parquetMetadata(buffer).row_groups;
+  for (const [index, group] of groups.entries()) {
+    const rows = Number(group.num_rows);
+    if (rows === 0) continue;
+    const table = arrow.tableFromIPC(
+      readParquet(bytes, { rowGroups: [index], batchSize: rows }).intoIPCStream(),
+    );
+    yield* table.batches;
+  }
 }
 
 /**
@@ -174,75 +285,4 @@ export function encodeDataFile(
       ...footerStats(body),
     },
   };
-}
-
-const TYPE_OF = Object.fromEntries(
-  Object.entries(DATASET_OF).map(([type, dataset]) => [dataset, type]),
-) as Record<Dataset, EventType>;
-
-/** A column's values as JS values of the contract, read back from an Arrow column. */
-function valuesOf(column: Column, vector: arrow.Vector, length: number): unknown[] {
-  const out: unknown[] = new Array(length);
-  let row = 0;
-  for (const data of vector.data) {
-    switch (column.type.kind) {
-      case "timestamp_ms": {
-        const micros = data.values as BigInt64Array;
-        for (let i = 0; i < data.length; i++) {
-          out[row++] = new Date(Number((micros[data.offset + i] as bigint) / 1000n)).toISOString();
-        }
-        break;
-      }
-      case "decimal": {
-        // Low 64-bit word of each Decimal128; division of exact integers rounds to the nearest double.
-        const words = new BigInt64Array(
-          data.values.buffer,
-          data.values.byteOffset,
-          (data.offset + data.length) * 2,
-        );
-        const scale = 10 ** column.type.scale;
-        for (let i = 0; i < data.length; i++) out[row++] = Number(words[(data.offset + i) * 2]) / scale;
-        break;
-      }
-      case "int64": {
-        const values = data.values as BigInt64Array;
-        for (let i = 0; i < data.length; i++) out[row++] = Number(values[data.offset + i]);
-        break;
-      }
-      default: {
-        const chunk = new arrow.Vector([data]);
-        for (let i = 0; i < data.length; i++) {
-          const value = chunk.get(i);
-          out[row++] =
-            column.type.kind === "string_list" ? Array.from(value as arrow.Vector<arrow.Utf8>) : value;
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * Reads a lake data file back into the envelopes it was written from (compaction rewrites
- * files this way): the inverse of `encodeParquet`, by column name.
- */
-export function decodeParquet(dataset: Dataset, bytes: Uint8Array): Envelope[] {
-  const table = arrow.tableFromIPC(readParquet(bytes).intoIPCStream());
-  const length = table.numRows;
-  const events: Record<string, unknown>[] = Array.from({ length }, () => ({ type: TYPE_OF[dataset] }));
-  for (const column of columnsOf(dataset)) {
-    const vector = table.getChild(column.name);
-    if (!vector) throw new Error(`${dataset} file has no column ${column.name}`);
-    const values = valuesOf(column, vector, length);
-    const [head, ...rest] = column.path as [string, ...string[]];
-    for (let i = 0; i < length; i++) {
-      const event = events[i] as Record<string, unknown>;
-      if (rest.length === 0) event[head] = values[i];
-      else {
-        event[head] ??= {};
-        (event[head] as Record<string, unknown>)[rest[0] as string] = values[i];
-      }
-    }
-  }
-  return events as unknown as Envelope[];
 }

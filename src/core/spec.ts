@@ -73,7 +73,11 @@ export interface ResourceSpec {
     /** How often it runs, per table. */
     readonly intervalMinutes: number;
     readonly timeoutSeconds: number;
-    /** The maintenance function's memory; compaction holds an hour in memory (about 1.1 KB a record). */
+    /**
+     * The maintenance function's memory: compaction holds an hour column by column
+     * (`COMPACTION_BYTES_PER_RECORD`); 8,192 MB leaves twice the peak of the busiest hour at
+     * 5,000 events/s (bench/results/compaction.json, docs/decisions.md).
+     */
     readonly memoryMb: number;
     /** Snapshots younger than this stay readable (`--as-of`); expiry removes older ones. */
     readonly timeTravelHours: number;
@@ -205,7 +209,7 @@ export function resourceSpec(options: SpecOptions = {}): ResourceSpec {
     maintenance: {
       intervalMinutes: MAINTENANCE_INTERVAL_MINUTES[target],
       timeoutSeconds: 900,
-      memoryMb: 3_008,
+      memoryMb: 8_192,
       timeTravelHours: TIME_TRAVEL_HOURS[target],
       ledgerRetentionDays: 45,
     },

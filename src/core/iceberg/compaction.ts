@@ -9,7 +9,6 @@
  * announced again (a message redriven from the DLQ days later, a stream replay), and the
  * append planner must find it. Readers skip DELETED entries.
  */
-import type { Dataset, Envelope } from "../events.ts";
 import type { TableState, TableUpdated } from "./commit.ts";
 import { IcebergError } from "./errors.ts";
 import {
@@ -21,7 +20,6 @@ import {
 } from "./manifests.ts";
 import { currentSnapshot, nextSequenceNumber, type Snapshot, type TableMetadata } from "./metadata.ts";
 import { hourOf } from "./metrics.ts";
-import { NATURAL_KEY } from "./schema.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -51,8 +49,8 @@ export interface MaintenanceOptions {
   lookbackMs: number;
   /**
    * Hours holding more records than this are left uncompacted (and reported): compaction holds
-   * an hour in memory, about 1.1 KB a record (bench/results/compaction.json), so this is what
-   * the memory of whatever runs it allows. @default Infinity
+   * an hour in memory, column by column (`COMPACTION_BYTES_PER_RECORD`), so this is what the
+   * memory of whatever runs it allows (`compactableRecords`). @default Infinity
    */
   maxHourRecords: number;
 }
@@ -68,7 +66,16 @@ export const DEFAULT_MAINTENANCE: MaintenanceOptions = {
 };
 
 /** Memory compaction needs per record of an hour, bytes (measured: bench/results/compaction.json). */
-export const COMPACTION_BYTES_PER_RECORD = 1_100;
+export const COMPACTION_BYTES_PER_RECORD = 280;
+
+/**
+ * Rows per row group of a compacted file: the writer holds about two row groups at a time, so
+ * this bounds its memory (about 130 MB a row group of stock quotes), not the file's size.
+ */
+export const COMPACTED_ROW_GROUP_ROWS = 1_000_000;
+
+/** Input files read at the same time: S3 answers in tens of milliseconds, decoding is quicker. */
+export const COMPACTION_READ_CONCURRENCY = 16;
 
 /**
  * The most records of one hour a process with `memoryMb` of memory can compact, keeping a
@@ -116,41 +123,22 @@ export function hoursToCompact(
     .sort((a, b) => a - b);
 }
 
-/** Compares two events by the dataset's natural key, then `ts`, then `id` (a total order). */
-export function naturalOrder(dataset: Dataset): (a: Envelope, b: Envelope) => number {
-  const key = NATURAL_KEY[dataset];
-  return (a, b) => {
-    if (key) {
-      const ka = (a.data as unknown as Record<string, string>)[key] as string;
-      const kb = (b.data as unknown as Record<string, string>)[key] as string;
-      if (ka !== kb) return ka < kb ? -1 : 1;
-    }
-    if (a.ts !== b.ts) return a.ts < b.ts ? -1 : 1;
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  };
-}
-
 /**
- * An hour's records, rewritten: duplicate ids dropped (producer re-sends are the same
- * record), sorted, and cut into files of about `targetFileBytes`, estimated from the bytes
- * per record of the files being replaced (small files compress worse, so the outputs come
- * out somewhat smaller than the target).
+ * An hour's rows, in order, cut into files of at most `targetFileBytes` at `bytesPerRecord`
+ * (estimated: `compactHour` measures the output's bytes a record on a row group when the
+ * hour may come near the target), with a tenth of the target kept for row groups that
+ * compress worse than the estimate's.
  */
-export function rewriteHour(
-  dataset: Dataset,
-  events: readonly Envelope[],
-  inputBytes: number,
+export function cutIntoFiles(
+  rows: Uint32Array,
+  bytesPerRecord: number,
   targetFileBytes: number,
-): { files: Envelope[][]; duplicates: number } {
-  const byId = new Map<string, Envelope>();
-  for (const event of events) if (!byId.has(event.id)) byId.set(event.id, event);
-  const unique = [...byId.values()].sort(naturalOrder(dataset));
-  const bytesPerRecord = events.length > 0 ? inputBytes / events.length : 1;
-  const perFile = Math.max(1, Math.floor(targetFileBytes / Math.max(1, bytesPerRecord)));
-  const files: Envelope[][] = [];
-  for (let start = 0; start < unique.length; start += perFile)
-    files.push(unique.slice(start, start + perFile));
-  return { files, duplicates: events.length - unique.length };
+): Uint32Array[] {
+  const perFile = Math.max(1, Math.floor((targetFileBytes * 0.9) / Math.max(1, bytesPerRecord)));
+  const files: Uint32Array[] = [];
+  for (let start = 0; start < rows.length; start += perFile)
+    files.push(rows.subarray(start, start + perFile));
+  return files;
 }
 
 export type ReplacePlan =

@@ -6,21 +6,24 @@
  */
 import { randomUUID } from "node:crypto";
 import { fullJitterDelay, sleep } from "../backoff.ts";
-import type { Dataset, Envelope } from "../events.ts";
-import { decodeParquet, encodeDataFile } from "../parquet.ts";
+import type { Dataset } from "../events.ts";
+import { recordBatchesOf } from "../parquet.ts";
 import { dataFileOf, type TableUpdated, totalFilesSizeOf, totalsOf } from "./commit.ts";
 import {
+  COMPACTED_ROW_GROUP_ROWS,
   COMPACTED_SORT_ORDER_ID,
+  COMPACTION_READ_CONCURRENCY,
+  cutIntoFiles,
   DEFAULT_MAINTENANCE,
   hoursToCompact,
   liveFilesByHour,
   type MaintenanceOptions,
   planReplace,
-  rewriteHour,
   snapshotsToKeep,
   withoutSnapshots,
 } from "./compaction.ts";
 import { CommitConflictError } from "./errors.ts";
+import { HourColumns } from "./hour-columns.ts";
 import {
   type DataFile,
   type ManifestEntry,
@@ -105,22 +108,39 @@ export async function compactHour(
   settings: MaintenanceOptions,
 ): Promise<CompactionResult> {
   const now = deps.now ?? Date.now;
-  const events: Envelope[] = [];
-  let inputBytes = 0;
-  for (const entry of live) {
-    // One by one, not spread into push(): a compacted file holds millions of rows.
-    for (const event of decodeParquet(dataset, await deps.io.read(entry.dataFile.filePath)))
-      events.push(event);
-    inputBytes += entry.dataFile.fileSizeInBytes;
-  }
-  const rewrite = rewriteHour(dataset, events, inputBytes, settings.targetFileBytes);
+  const hourColumns = new HourColumns(
+    dataset,
+    live.map((entry) => entry.dataFile.recordCount),
+  );
+  // A bounded number of reads at a time; each file is decoded as it arrives, into its place.
+  let next = 0;
+  const reader = async () => {
+    for (let index = next++; index < live.length; index = next++) {
+      const path = (live[index] as ManifestEntry).dataFile.filePath;
+      hourColumns.add(index, [...recordBatchesOf(await deps.io.read(path))], path);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(COMPACTION_READ_CONCURRENCY, live.length) }, reader));
+  const inputBytes = live.reduce((sum, entry) => sum + entry.dataFile.fileSizeInBytes, 0);
+  const { rows, duplicates } = hourColumns.order();
+  // Sorted rows in large row groups do not take the small files' bytes a record (their
+  // dictionaries overflow): an hour that may come near the target is measured on a row group.
+  const bytesPerRecord =
+    inputBytes * 4 >= settings.targetFileBytes
+      ? await hourColumns.encodedBytesPerRecord(rows.subarray(0, COMPACTED_ROW_GROUP_ROWS))
+      : inputBytes / Math.max(1, hourColumns.records);
+  const files = cutIntoFiles(rows, bytesPerRecord, settings.targetFileBytes);
   const loaded = await deps.catalog.load(table);
   if (!loaded) throw new CommitConflictError(`table ${table.namespace}.${table.name} disappeared`);
   const hourIso = new Date(hour * HOUR_MS).toISOString().slice(0, 13);
   const attempt = randomUUID();
   const outputs: DataFile[] = [];
-  for (const [index, chunk] of rewrite.files.entries()) {
-    const { body, stats } = encodeDataFile(dataset, chunk, hour * HOUR_MS);
+  for (const [index, fileRows] of files.entries()) {
+    const { body, stats } = await hourColumns.encodeDataFile(
+      fileRows,
+      hour * HOUR_MS,
+      COMPACTED_ROW_GROUP_ROWS,
+    );
     const filePath = `${loaded.metadata.location}/data/ts_hour=${hourIso}/${attempt}-${index}.parquet`;
     await deps.io.write(filePath, body);
     outputs.push({
@@ -128,7 +148,7 @@ export async function compactHour(
         path: filePath,
         dataset,
         bytes: body.byteLength,
-        records: chunk.length,
+        records: fileRows.length,
         minTime: "",
         maxTime: "",
         source: null,
@@ -141,8 +161,8 @@ export async function compactHour(
     hour: `${hourIso}:00Z`,
     replaced: live.length,
     written: outputs.length,
-    recordsIn: events.length,
-    recordsOut: events.length - rewrite.duplicates,
+    recordsIn: hourColumns.records,
+    recordsOut: hourColumns.records - duplicates,
   };
   const cache = new Map<string, ManifestEntry[]>();
   for (let tries = 1; ; tries++) {

@@ -133,7 +133,7 @@ function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }
 
-type ColumnMetrics = Omit<DataFileStats, "columnSizes" | "splitOffsets" | "tsHour">;
+export type ColumnMetrics = Omit<DataFileStats, "columnSizes" | "splitOffsets" | "tsHour">;
 
 /**
  * Counts and bounds of every top-level column of a file holding `events` (all of one hour),
@@ -167,11 +167,64 @@ function stringBounds(values: readonly unknown[]): { min: string; max: string } 
   return { min, max };
 }
 
+/**
+ * What a column's metrics are made of: its least and greatest value as the contract's JS
+ * values (`-0` for a float column's least when it holds -0 and no smaller value), or, for a
+ * list column, the count of its elements. Absent for an empty file.
+ */
+export type ColumnSummary = { min: unknown; max: unknown } | { elements: number };
+
+function summaryOf(column: Column, columnValues: readonly unknown[]): ColumnSummary | undefined {
+  if (column.type.kind === "string_list") {
+    let elements = 0;
+    for (const list of columnValues as string[][]) elements += list.length;
+    return { elements };
+  }
+  if (columnValues.length === 0) return undefined;
+  // ISO timestamps of one fixed format sort as text in time order.
+  if (column.type.kind === "string" || column.type.kind === "timestamp_ms") return stringBounds(columnValues);
+  if (column.type.kind === "boolean")
+    return { min: columnValues.every(Boolean), max: columnValues.some(Boolean) };
+  let min = columnValues[0] as number;
+  let max = min;
+  for (const value of columnValues as number[]) {
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  // -0 and 0 compare equal; Iceberg orders -0 first, so a bound must not claim 0 for -0.
+  if (
+    column.type.kind === "float64" &&
+    Object.is(min, 0) &&
+    columnValues.some((value) => Object.is(value, -0))
+  )
+    min = -0;
+  return { min, max };
+}
+
 /** `columnMetricsOf` on values already read, one array per column in column order. */
 export function metricsOfColumns(
   dataset: Dataset,
   columns: readonly Column[],
   values: readonly (readonly unknown[])[],
+  count: number,
+): ColumnMetrics {
+  return metricsOfSummaries(
+    dataset,
+    columns,
+    columns.map((column, index) => summaryOf(column, values[index] as readonly unknown[])),
+    count,
+  );
+}
+
+/**
+ * Counts and bounds of every top-level column of a file of `count` records, keyed by field id,
+ * from each column's summary (in column order; compaction summarizes columns it holds in typed
+ * arrays, the processor the values it encodes).
+ */
+export function metricsOfSummaries(
+  dataset: Dataset,
+  columns: readonly Column[],
+  summaries: readonly (ColumnSummary | undefined)[],
   count: number,
 ): ColumnMetrics {
   const valueCounts: Record<string, number> = {};
@@ -181,52 +234,25 @@ export function metricsOfColumns(
   const upperBounds: Record<string, string> = {};
   columns.forEach((column, index) => {
     const id = String(fieldIdOf(dataset, column.name));
-    const columnValues = values[index] as readonly unknown[];
+    const summary = summaries[index];
     valueCounts[id] = count;
     nullValueCounts[id] = 0;
     if (column.type.kind === "string_list") {
       const elementId = String(fieldIdOf(dataset, `${column.name}.element`));
-      let elements = 0;
-      for (const list of columnValues as string[][]) elements += list.length;
-      valueCounts[elementId] = elements;
+      valueCounts[elementId] = summary && "elements" in summary ? summary.elements : 0;
       nullValueCounts[elementId] = 0;
       return;
     }
     if (column.type.kind === "float64") nanValueCounts[id] = 0;
-    if (count === 0) return;
-    if (column.type.kind === "string" || column.type.kind === "timestamp_ms") {
-      // ISO timestamps of one fixed format sort as text in time order.
-      const { min, max } = stringBounds(columnValues);
-      if (column.type.kind === "timestamp_ms") {
-        lowerBounds[id] = base64(serializeValue(column, min));
-        upperBounds[id] = base64(serializeValue(column, max));
-        return;
-      }
-      lowerBounds[id] = base64(serializeValue(column, truncatedLower(min)));
-      const upper = truncatedUpper(max);
+    if (count === 0 || !summary || !("min" in summary)) return;
+    if (column.type.kind === "string") {
+      lowerBounds[id] = base64(serializeValue(column, truncatedLower(summary.min as string)));
+      const upper = truncatedUpper(summary.max as string);
       if (upper !== undefined) upperBounds[id] = base64(serializeValue(column, upper));
       return;
     }
-    let min = columnValues[0];
-    let max = min;
-    if (column.type.kind === "boolean") {
-      min = columnValues.every(Boolean);
-      max = columnValues.some(Boolean);
-    } else {
-      for (const value of columnValues as number[]) {
-        if (value < (min as number)) min = value;
-        if (value > (max as number)) max = value;
-      }
-    }
-    // -0 and 0 compare equal; Iceberg orders -0 first, so a bound must not claim 0 for -0.
-    if (
-      column.type.kind === "float64" &&
-      Object.is(min, 0) &&
-      columnValues.some((value) => Object.is(value, -0))
-    )
-      min = -0;
-    lowerBounds[id] = base64(serializeValue(column, min));
-    upperBounds[id] = base64(serializeValue(column, max));
+    lowerBounds[id] = base64(serializeValue(column, summary.min));
+    upperBounds[id] = base64(serializeValue(column, summary.max));
   });
   return { recordCount: count, valueCounts, nullValueCounts, nanValueCounts, lowerBounds, upperBounds };
 }
