@@ -20,12 +20,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { ShipperFullError } from "../src/aws/errors.ts";
 import { mirrorObjects } from "../src/aws/lake-mirror.ts";
 import { queueDepth } from "../src/aws/pipeline-view.ts";
 import { KinesisShipper } from "../src/aws/shipper.ts";
 import { sleep } from "../src/core/backoff.ts";
-import { type Envelope, envelopeOf } from "../src/core/events.ts";
 import { LAKE_PREFIX } from "../src/core/layout.ts";
 import { resourceSpec } from "../src/core/spec.ts";
 import { type RunningEmulators, startEmulators } from "../src/local/emulators.ts";
@@ -37,7 +35,7 @@ import { checkTables } from "../test/support/iceberg.ts";
 import { listPipelineObjects } from "../test/support/local-aws.ts";
 import { lineChart } from "./chart.ts";
 import { HEAP_DIR_ENV } from "./soak/heap-report.ts";
-import { simulatedEvents } from "./support.ts";
+import { shipAtRate, simulatedEvents } from "./support.ts";
 
 // ---- plan
 
@@ -269,26 +267,13 @@ async function strike(kind: FaultKind): Promise<string | undefined> {
 
 const pool = simulatedEvents(20_000, 13);
 const source = { service: "ticklake-soak", instance: "soak" };
-let shipped = 0;
-let refused = 0;
 console.log(
   `soak: ${RATE} events/s for ${MINUTES} min, a fault every ${FAULT_EVERY_S} s (${schedule.length}: ${schedule.map((f) => f.kind).join(", ")})`,
 );
 await sleep(Math.max(0, startedAt - Date.now()));
 const sampler = setInterval(sample, SAMPLE_MS);
-const pacer = setInterval(() => {
-  const due = Math.floor((RATE * (Math.min(Date.now(), endsAt) - startedAt)) / 1_000) - shipped;
-  for (let i = 0; i < due; i++) {
-    const { type, data } = pool[(shipped + i) % pool.length] as Envelope;
-    try {
-      shipper.ship(envelopeOf(type, data as never, source, Date.now()));
-    } catch (error) {
-      if (!(error instanceof ShipperFullError)) throw error;
-      refused++;
-    }
-  }
-  shipped += due;
-}, 5);
+// The producer ships on its own while the faults strike.
+const shipping = shipAtRate(shipper, pool, RATE, MINUTES * 60, source);
 for (const fault of schedule) {
   await sleep(Math.max(0, fault.atMs - Date.now()));
   const note = await strike(fault.kind);
@@ -297,8 +282,8 @@ for (const fault of schedule) {
     `${((Date.now() - startedAt) / 60_000).toFixed(1)} min: ${fault.kind}${note ? ` (${note})` : ""}`,
   );
 }
-await sleep(Math.max(0, endsAt - Date.now()));
-clearInterval(pacer);
+const shipped = await shipping;
+const refused = shipper.stats.refused;
 sample();
 clearInterval(sampler);
 await shipper.flush();
