@@ -119,10 +119,6 @@ export async function currentBundle(entry: URL, kind: BundleKind): Promise<URL> 
       target: `node${process.versions.node.split(".")[0]}`,
       format: kind === "function" ? "cjs" : "esm",
       ...(kind === "process" ? { packages: "external" as const } : {}),
-      // The host's map covers ticklake's modules. A function's would cover every package it
-      // bundles, megabytes for each environment to parse; its stack traces keep the names of
-      // the bundled functions, and its errors reach the pool as messages.
-      ...(kind === "process" ? { sourcemap: "linked" as const } : {}),
       metafile: true,
       logLevel: "silent",
     });
