@@ -213,16 +213,51 @@ function poolHeap(role: "processor" | "bridge"): number {
 }
 
 const MiB = 2 ** 20;
-const samples: Array<Record<string, number>> = [];
-function sample(): void {
+/**
+ * Memory, every few seconds. A single sample catches a heap full of garbage or a process in the
+ * middle of a batch, so each minute's row keeps the floor of its samples: the memory the process
+ * holds on to, which is what grows when something leaks.
+ */
+const MEMORY_EVERY_MS = 5_000;
+const MEMORY_SERIES = [
+  "pipelineProcessRssMiB",
+  "requestThreadHeapMiB",
+  "processorHeapMiB",
+  "bridgeHeapMiB",
+  "emulatorHostRssMiB",
+] as const;
+type MemorySeries = (typeof MEMORY_SERIES)[number];
+const memorySamples: Array<Record<MemorySeries, number> & { maintenance: boolean }> = [];
+function sampleMemory(): void {
   const own = process.memoryUsage();
-  samples.push({
-    minute: Number(((Date.now() - startedAt) / 60_000).toFixed(2)),
+  memorySamples.push({
     pipelineProcessRssMiB: own.rss / MiB,
     requestThreadHeapMiB: own.heapUsed / MiB,
     processorHeapMiB: poolHeap("processor") / MiB,
     bridgeHeapMiB: poolHeap("bridge") / MiB,
     emulatorHostRssMiB: orNaN(() => rssOf(emulators.endpoints.pid)) / MiB,
+    // Table maintenance runs in its own environment, which holds up to the maintenance
+    // function's memory (8 GiB on AWS, its own Lambda) while it compacts and is shut down a
+    // little after: its samples count towards the peak, not the floor.
+    maintenance: pipeline.functions.maintenance.environments > 0,
+  });
+}
+const minOf = (xs: number[]) => (xs.length > 0 ? Math.min(...xs) : Number.NaN);
+const maxOf = (xs: number[]) => (xs.length > 0 ? Math.max(...xs) : Number.NaN);
+const samples: Array<Record<string, number>> = [];
+/** One row a minute: each memory series' floor (maintenance excluded) and the pipeline's peak. */
+function sample(): void {
+  sampleMemory();
+  const window = memorySamples.splice(0);
+  const steady = window.filter((s) => !s.maintenance);
+  const floors = Object.fromEntries(
+    MEMORY_SERIES.map((name) => [name, minOf(steady.map((s) => s[name]).filter(Number.isFinite))]),
+  );
+  samples.push({
+    minute: Number(((Date.now() - startedAt) / 60_000).toFixed(2)),
+    ...floors,
+    pipelineProcessPeakRssMiB: maxOf(window.map((s) => s.pipelineProcessRssMiB)),
+    maintenanceSamples: window.length - steady.length,
     pipelineProcessFds: fdsOf(process.pid),
     emulatorHostFds: orNaN(() => fdsOf(emulators.endpoints.pid)),
     kinesisDiskMiB: diskBytes(join(dir, "kinesis")) / MiB,
@@ -271,6 +306,7 @@ console.log(
   `soak: ${RATE} events/s for ${MINUTES} min, a fault every ${FAULT_EVERY_S} s (${schedule.length}: ${schedule.map((f) => f.kind).join(", ")})`,
 );
 await sleep(Math.max(0, startedAt - Date.now()));
+const memorySampler = setInterval(sampleMemory, Math.min(MEMORY_EVERY_MS, SAMPLE_MS / 2));
 const sampler = setInterval(sample, SAMPLE_MS);
 // The producer ships on its own while the faults strike.
 const shipping = shipAtRate(shipper, pool, RATE, MINUTES * 60, source);
@@ -286,6 +322,7 @@ const shipped = await shipping;
 const refused = shipper.stats.refused;
 sample();
 clearInterval(sampler);
+clearInterval(memorySampler);
 await shipper.flush();
 // Comparing the last bridge's count with everything sent, the drain could never end after a
 // restart: it waited its whole 5 minutes and reported "not drained" with nothing missing.
@@ -421,23 +458,19 @@ const third = Math.max(1, Math.floor(perMinute.length / 3));
 const p99Of = (rows: typeof perMinute) => Math.max(...rows.map((r) => r.p99Ms));
 const firstP99 = p99Of(perMinute.slice(0, third));
 const lastP99 = p99Of(perMinute.slice(-third));
-const memorySeries = [
-  "pipelineProcessRssMiB",
-  "requestThreadHeapMiB",
-  "processorHeapMiB",
-  "bridgeHeapMiB",
-  "emulatorHostRssMiB",
-] as const;
-/** Growth over the last two thirds: the mean of its last three samples against its first three. */
+/** Growth over the last two thirds: the mean of its last three floors against its first three. */
 const windowSamples = samples.filter((s) => (s.minute ?? 0) >= MINUTES / 3);
 const growth = Object.fromEntries(
-  memorySeries.map((name) => {
+  MEMORY_SERIES.map((name) => {
     const values = windowSamples.map((s) => s[name] ?? Number.NaN).filter(Number.isFinite);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     const first = mean(values.slice(0, 3));
     return [name, Number(((mean(values.slice(-3)) - first) / first).toFixed(3))];
   }),
 );
+const maintenanceRows = samples.filter((s) => (s.maintenanceSamples ?? 0) > 0);
+const maintenancePeakMiB =
+  maintenanceRows.length > 0 ? Math.max(...maintenanceRows.map((s) => s.pipelineProcessPeakRssMiB ?? 0)) : undefined;
 const goals = {
   nothingLost: auditReport.lost === 0 && refused === 0,
   noDuplicateObjects: auditReport.duplicateObjects === 0,
@@ -465,6 +498,7 @@ const output = {
   failures,
   p99: { firstThirdMs: firstP99, lastThirdMs: lastP99 },
   memoryGrowthOverLastTwoThirds: growth,
+  maintenancePeakRssMiB: maintenancePeakMiB,
   goals,
   met: Object.values(goals).every(Boolean),
   perMinute,
@@ -506,11 +540,13 @@ const md = [
   "| --- | --- | --- | --- |",
   ...perMinute.map((r) => `| ${r.minute} | ${r.events} | ${r.p50Ms} | ${r.p99Ms} |`),
   "",
-  "| minute | pipeline process RSS MiB | request thread heap MiB | processor heap MiB | bridge heap MiB | emulator host RSS MiB | fds (pipeline / host) | Kinesis disk MiB | S3 disk MiB |",
+  `Memory: each minute's floor of samples every ${MEMORY_EVERY_MS / 1000} s, without those taken while table maintenance had an environment (its own Lambda on AWS). Peak RSS of the pipeline process while maintenance ran: ${maintenancePeakMiB === undefined ? "no run in this soak" : `${maintenancePeakMiB.toFixed(0)} MiB`}.`,
+  "",
+  "| minute | pipeline process RSS MiB (peak) | request thread heap MiB | processor heap MiB | bridge heap MiB | emulator host RSS MiB | fds (pipeline / host) | Kinesis disk MiB | S3 disk MiB |",
   `|${" --- |".repeat(9)}`,
   ...output.samples.map(
     (s) =>
-      `| ${s.minute} | ${s.pipelineProcessRssMiB} | ${s.requestThreadHeapMiB} | ${s.processorHeapMiB} | ${s.bridgeHeapMiB} | ${s.emulatorHostRssMiB} | ${s.pipelineProcessFds} / ${s.emulatorHostFds} | ${s.kinesisDiskMiB} | ${s.s3DiskMiB} |`,
+      `| ${s.minute}${s.maintenanceSamples ? " (maintenance)" : ""} | ${s.pipelineProcessRssMiB} (${s.pipelineProcessPeakRssMiB}) | ${s.requestThreadHeapMiB} | ${s.processorHeapMiB} | ${s.bridgeHeapMiB} | ${s.emulatorHostRssMiB} | ${s.pipelineProcessFds} / ${s.emulatorHostFds} | ${s.kinesisDiskMiB} | ${s.s3DiskMiB} |`,
   ),
 ].join("\n");
 writeFileSync(new URL("./results/soak.md", import.meta.url), `${md}\n`);

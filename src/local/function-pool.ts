@@ -2,7 +2,9 @@
  * Runs a Lambda function module locally the way Lambda does: each execution environment is a
  * worker thread with its own environment variables and module state, loading the function's
  * bundle (src/local/bundle.ts) as Lambda loads the CDK's, one invocation at a time, a timeout
- * after which the environment is discarded, and at most `size` at once.
+ * after which the environment is discarded, and at most `size` at once. Like Lambda, it can
+ * reclaim environments that sit idle (`idleMs`): a worker's memory, WebAssembly's included,
+ * goes back to the operating system only when the worker ends.
  */
 import { randomUUID } from "node:crypto";
 import { Worker } from "node:worker_threads";
@@ -22,11 +24,18 @@ export interface FunctionPoolOptions {
   timeoutMs: number;
   /** The environment's JavaScript heap, as Lambda's memory setting bounds a function's. @default Node's own limit */
   memoryMb?: number;
+  /**
+   * An environment idle this long is shut down, as Lambda reclaims idle ones; the next
+   * invocation starts a new one. @default never
+   */
+  idleMs?: number;
 }
 
 interface Environment {
   worker: Worker;
   ready: Promise<void>;
+  /** Shuts the environment down when it has been idle for `idleMs`. */
+  idleTimer?: NodeJS.Timeout;
 }
 
 type Reply =
@@ -93,15 +102,37 @@ export class FunctionPool {
 
   async #acquire(): Promise<Environment> {
     const idle = this.#idle.pop();
-    if (idle) return idle;
+    if (idle) {
+      clearTimeout(idle.idleTimer);
+      return idle;
+    }
     if (this.#created < this.#options.size) return this.#spawn();
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
   #release(environment: Environment): void {
     const next = this.#waiting.shift();
-    if (next) next(environment);
-    else this.#idle.push(environment);
+    if (next) {
+      next(environment);
+      return;
+    }
+    this.#idle.push(environment);
+    const { idleMs } = this.#options;
+    if (idleMs === undefined) return;
+    environment.idleTimer = setTimeout(() => {
+      const at = this.#idle.indexOf(environment);
+      if (at === -1) return;
+      this.#idle.splice(at, 1);
+      void environment.worker.terminate();
+      this.#created--;
+    }, idleMs);
+    // A pool waiting to reclaim an environment does not keep the process alive.
+    environment.idleTimer.unref();
+  }
+
+  /** Execution environments running now, busy or idle. */
+  get environments(): number {
+    return this.#created;
   }
 
   #discard(environment: Environment): void {
@@ -180,6 +211,11 @@ export class FunctionPool {
 
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all(this.#idle.splice(0).map((environment) => environment.worker.terminate()));
+    await Promise.all(
+      this.#idle.splice(0).map((environment) => {
+        clearTimeout(environment.idleTimer);
+        return environment.worker.terminate();
+      }),
+    );
   }
 }

@@ -31,6 +31,9 @@ import { type Endpoints, writeJsonAtomic } from "./state.ts";
 /** Credentials the local emulators accept; they check none. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 
+/** How long the maintenance environment is kept after a run: shorter than any run interval. */
+const MAINTENANCE_IDLE_MS = 30_000;
+
 export interface LocalPipelineOptions {
   stateDir: string;
   spec: ResourceSpec;
@@ -276,6 +279,9 @@ export class LocalPipeline implements PipelineView {
       size: 1,
       timeoutMs: spec.maintenance.timeoutSeconds * 1000,
       memoryMb: spec.maintenance.memoryMb,
+      // Compacting an hour takes up to the function's memory (WebAssembly's, which a worker
+      // returns only when it ends); between runs, minutes apart, that memory goes back.
+      idleMs: MAINTENANCE_IDLE_MS,
     });
 
     const bridge = new KinesisSource({

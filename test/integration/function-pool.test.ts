@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { FunctionError } from "../../src/local/errors.ts";
 import { FunctionPool } from "../../src/local/function-pool.ts";
 
@@ -6,7 +6,7 @@ const MODULE = new URL("../fixtures/functions.ts", import.meta.url);
 
 describe("FunctionPool (local Lambda execution environments)", () => {
   const pools: FunctionPool[] = [];
-  const pool = (exportName: string, size = 1, timeoutMs = 5_000) => {
+  const pool = (exportName: string, size = 1, timeoutMs = 5_000, idleMs?: number) => {
     const created = new FunctionPool({
       functionName: "fn",
       moduleUrl: MODULE,
@@ -14,6 +14,7 @@ describe("FunctionPool (local Lambda execution environments)", () => {
       env: { SETTING: "on" },
       size,
       timeoutMs,
+      ...(idleMs === undefined ? {} : { idleMs }),
     });
     pools.push(created);
     return created;
@@ -68,5 +69,22 @@ describe("FunctionPool (local Lambda execution environments)", () => {
     await expect(slow.invoke({ ms: 2_000 })).rejects.toThrow(FunctionError);
     await expect(slow.invoke({ ms: 2_000 })).rejects.toThrow("timed out after 300 ms");
     await expect(slow.invoke({ ms: 10 })).resolves.toEqual({ slept: 10 });
+  });
+
+  it("shuts an idle environment down after `idleMs`, and the next invocation starts a fresh one", async () => {
+    const echo = pool("echo", 1, 5_000, 100);
+    await expect(echo.invoke({ value: "a" })).resolves.toMatchObject({ invocations: 1 });
+    expect(echo.environments).toBe(1);
+    await vi.waitFor(() => expect(echo.environments).toBe(0), { timeout: 10_000, interval: 50 });
+    // Fresh module state: the invocation count starts again.
+    await expect(echo.invoke({ value: "b" })).resolves.toMatchObject({ invocations: 1 });
+  });
+
+  it("keeps environments without `idleMs`", async () => {
+    const echo = pool("echo");
+    await echo.invoke({ value: "a" });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect(echo.invoke({ value: "b" })).resolves.toMatchObject({ invocations: 2 });
+    expect(echo.environments).toBe(1);
   });
 });
