@@ -470,7 +470,9 @@ const growth = Object.fromEntries(
 );
 const maintenanceRows = samples.filter((s) => (s.maintenanceSamples ?? 0) > 0);
 const maintenancePeakMiB =
-  maintenanceRows.length > 0 ? Math.max(...maintenanceRows.map((s) => s.pipelineProcessPeakRssMiB ?? 0)) : undefined;
+  maintenanceRows.length > 0
+    ? Math.max(...maintenanceRows.map((s) => s.pipelineProcessPeakRssMiB ?? 0))
+    : undefined;
 const goals = {
   nothingLost: auditReport.lost === 0 && refused === 0,
   noDuplicateObjects: auditReport.duplicateObjects === 0,
