@@ -199,15 +199,15 @@ const orNaN = (read: () => number) => {
 };
 const diskBytes = (path: string) =>
   Number(spawnSync("du", ["-sb", path], { encoding: "utf8" }).stdout.split("\t")[0]);
-/** Heap of the function pool's live environments (reported in the last 15 s), by role. */
+/** Heap of the function pool's live environments (reported in the last 15 s), by role; NaN when none reported. */
 function poolHeap(role: "processor" | "bridge"): number {
-  let sum = 0;
+  let sum = Number.NaN;
   for (const name of readdirSync(heapDir).filter((n) => n.startsWith(`${role}-`))) {
     const figure = JSON.parse(readFileSync(join(heapDir, name), "utf8")) as {
       atMs: number;
       heapUsed: number;
     };
-    if (Date.now() - figure.atMs < 15_000) sum += figure.heapUsed;
+    if (Date.now() - figure.atMs < 15_000) sum = (Number.isNaN(sum) ? 0 : sum) + figure.heapUsed;
   }
   return sum;
 }

@@ -64,6 +64,10 @@ export class FunctionPool {
   #spawn(): Environment {
     const worker = new Worker(WORKER_ENTRY, {
       env: { ...this.#options.env },
+      // Not the host process's flags: under `node --import tsx` each environment would load tsx
+      // and pass its bundle through tsx's loader and source maps, 4 s of CPU a start where
+      // Lambda's runtime (and this worker) needs only Node to require plain JavaScript.
+      execArgv: [],
       ...(this.#options.memoryMb
         ? { resourceLimits: { maxOldGenerationSizeMb: this.#options.memoryMb } }
         : {}),
