@@ -80,6 +80,12 @@ export function makeCommitterHandler(deps: CommitterDeps) {
       outcome.alreadyCommitted.length,
     );
     metrics.addMetric(COMMITTER_METRICS.commitRetries, MetricUnit.Count, outcome.attempts - 1);
+    // Files committed already: the attempt that committed them may have died before it
+    // published, so their snapshots are announced again (subscribers deduplicate).
+    for (const again of outcome.announceAgain) {
+      logger.info("announced again", { table: dataset, snapshotId: again.snapshotId });
+      await publish(again);
+    }
     if (outcome.kind === "nothing-new") {
       logger.info("nothing new", { table: dataset, alreadyCommitted: outcome.alreadyCommitted.length });
       return;

@@ -4,6 +4,7 @@ import type { Envelope } from "../../src/core/events.ts";
 import { readAvroFile } from "../../src/core/iceberg/avro.ts";
 import {
   type AnnouncedFile,
+  announcementsOf,
   planAppend,
   shardRangesOf,
   type TableState,
@@ -274,6 +275,42 @@ describe("planning commits", () => {
     expect(() =>
       planAppend({ table: "fx_quotes", state, entriesOf: new Map(), files, snapshotId: 9n, nowMs: NOW }),
     ).toThrow(/m100 was not read/);
+  });
+
+  it("announces again, as first published, the appends that committed the files a batch finds there", () => {
+    // GIVEN an append of two files committed on an empty table, beside a replace's tombstone
+    const empty: TableState = { metadata: table, metadataLocation: "v1", manifests: [] };
+    const files = [announced("s3://b/one", 100), announced("s3://b/two", 100)];
+    const plan = planAppend({
+      table: "fx_quotes",
+      state: empty,
+      entriesOf: new Map(),
+      files,
+      snapshotId: 9n,
+      nowMs: NOW,
+    });
+    if (plan.kind !== "append") throw new Error(`expected an append, planned ${plan.kind}`);
+    const metadata = withSnapshot(
+      table,
+      { snapshotId: 9n, operation: "append", manifestList: "list-9", summary: plan.summary, nowMs: NOW },
+      "v1",
+    );
+    const state: TableState = { metadata, metadataLocation: "v2", manifests: [manifestOf("m9", 100, 100)] };
+    const tombstone: ManifestEntry = {
+      status: ManifestEntryStatus.DELETED,
+      snapshotId: 9n,
+      sequenceNumber: 1,
+      fileSequenceNumber: 1,
+      dataFile: dataFile("s3://b/replaced", 100),
+    };
+    const entriesOf = new Map<string, ManifestEntry[]>([["m9", [...plan.entries, tombstone]]]);
+    // WHEN a batch holding one of the files asks
+    const again = announcementsOf("fx_quotes", state, entriesOf, ["s3://b/two"]);
+    // THEN the snapshot is announced with all its files, as the commit published it
+    expect(again).toEqual([plan.notification]);
+    // and a replaced file, or no file, announces nothing
+    expect(announcementsOf("fx_quotes", state, entriesOf, ["s3://b/replaced"])).toEqual([]);
+    expect(announcementsOf("fx_quotes", state, entriesOf, [])).toEqual([]);
   });
 
   it("summarises shard ranges by numeric sequence order, whatever the number of files", () => {

@@ -287,6 +287,53 @@ export function shardRangesOf(files: readonly AnnouncedFile[]): Record<string, [
   return Object.fromEntries(Object.entries(ranges).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
+/** Summary key holding the event-time range (`min/max`, ISO-8601) of an append's records. */
+export const EVENT_TIME_RANGE_KEY = "ticklake.event-time-range";
+
+/**
+ * The "table updated" notifications of the append snapshots that added `paths`, rebuilt from
+ * the table as they were first published (`entriesOf` holds the manifests `manifestsToRead`
+ * named, among them each such snapshot's own). A batch that finds its files committed already
+ * publishes them again: the attempt that committed them may have died before it published, and
+ * subscribers deduplicate on `snapshotId`. A file a compaction has replaced is no live append's
+ * any more, so nothing is announced for it.
+ */
+export function announcementsOf(
+  table: string,
+  state: TableState,
+  entriesOf: ReadonlyMap<string, readonly ManifestEntry[]>,
+  paths: readonly string[],
+): TableUpdated[] {
+  const wanted = new Set(paths);
+  const added = state.manifests
+    .flatMap((manifest) => entriesOf.get(manifest.manifestPath) ?? [])
+    .filter((entry) => entry.status === ManifestEntryStatus.ADDED);
+  const snapshotIds = new Set(
+    added.filter((entry) => wanted.has(entry.dataFile.filePath)).map((entry) => entry.snapshotId),
+  );
+  return state.metadata.snapshots.flatMap((snapshot): TableUpdated[] => {
+    const id = snapshot["snapshot-id"];
+    if (!snapshotIds.has(id) || snapshot.summary.operation !== "append") return [];
+    const files = added.filter((entry) => entry.snapshotId === id).map((entry) => entry.dataFile);
+    const [minTime, maxTime] = (snapshot.summary[EVENT_TIME_RANGE_KEY] ?? "").split("/");
+    return [
+      {
+        v: 1,
+        kind: "table",
+        table,
+        snapshotId: String(id),
+        sequenceNumber: snapshot["sequence-number"],
+        operation: "append",
+        files: files.map((file) => ({ path: file.filePath, records: file.recordCount })),
+        removedFiles: [],
+        records: files.reduce((sum, file) => sum + file.recordCount, 0),
+        ...(minTime && maxTime ? { minTime, maxTime } : {}),
+        committedAt: new Date(snapshot["timestamp-ms"]).toISOString(),
+      },
+    ];
+  });
+}
+
 /** Iceberg's standard totals, from the manifests a snapshot lists. */
 export function totalsOf(manifests: readonly ManifestFile[], filesSize: number): Record<string, string> {
   let files = 0;
@@ -367,7 +414,7 @@ export function planAppend(input: {
     "added-files-size": String(size),
     "changed-partition-count": String(hours.size),
     [SHARD_RANGES_KEY]: JSON.stringify(shardRangesOf(added)),
-    "ticklake.event-time-range": `${minTime}/${maxTime}`,
+    [EVENT_TIME_RANGE_KEY]: `${minTime}/${maxTime}`,
   };
   return {
     kind: "append",

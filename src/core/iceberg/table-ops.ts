@@ -13,6 +13,7 @@ import type { ObjectManifest } from "../planning.ts";
 import {
   type AnnouncedFile,
   type AppendPlan,
+  announcementsOf,
   filesByTable,
   manifestsToRead,
   planAppend,
@@ -175,15 +176,15 @@ export async function ensureTable(
   }
 }
 
-export type CommitOutcome =
-  | { kind: "nothing-new"; alreadyCommitted: string[]; attempts: number }
-  | {
-      kind: "committed";
-      notification: TableUpdated;
-      alreadyCommitted: string[];
-      metadataLocation: string;
-      attempts: number;
-    };
+export type CommitOutcome = (
+  | { kind: "nothing-new" }
+  | { kind: "committed"; notification: TableUpdated; metadataLocation: string }
+) & {
+  alreadyCommitted: string[];
+  /** The notifications of the snapshots that committed `alreadyCommitted`, to publish again. */
+  announceAgain: TableUpdated[];
+  attempts: number;
+};
 
 /**
  * Commits announced files of one table as one append snapshot, exactly once: files the table
@@ -211,8 +212,14 @@ export async function commitFiles(
       snapshotId: (deps.newSnapshotId ?? newSnapshotId)(),
       nowMs: now(),
     });
+    const announceAgain = announcementsOf(table.name, state, cache, plan.alreadyCommitted);
     if (plan.kind === "nothing-new")
-      return { kind: "nothing-new", alreadyCommitted: plan.alreadyCommitted, attempts: attempt };
+      return {
+        kind: "nothing-new",
+        alreadyCommitted: plan.alreadyCommitted,
+        announceAgain,
+        attempts: attempt,
+      };
     const parent = currentSnapshot(loaded.metadata);
     const written = await writeSnapshotFiles(
       deps.io,
@@ -243,6 +250,7 @@ export async function commitFiles(
         kind: "committed",
         notification: plan.notification,
         alreadyCommitted: plan.alreadyCommitted,
+        announceAgain,
         metadataLocation: committed.metadataLocation,
         attempts: attempt,
       };
@@ -257,6 +265,7 @@ export async function commitFiles(
           kind: "committed",
           notification: plan.notification,
           alreadyCommitted: plan.alreadyCommitted,
+          announceAgain,
           metadataLocation: after.metadataLocation,
           attempts: attempt,
         };
