@@ -7,9 +7,11 @@
  * once (no file committed twice, nothing missing, nothing extra, no poison).
  */
 import { gunzipSync } from "node:zlib";
+import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { parseS3Uri } from "../../src/aws/iceberg-s3.ts";
 import { queueDepth } from "../../src/aws/pipeline-view.ts";
+import { shardIds, shardPages, userRecords } from "../../src/aws/stream-reader.ts";
 import { DATASETS } from "../../src/core/events.ts";
 import { parseObjectKey } from "../../src/core/layout.ts";
 import { compareSequenceNumbers } from "../../src/core/packing.ts";
@@ -25,6 +27,8 @@ export interface AuditReport {
   sent: number;
   storedUnique: number;
   lost: number;
+  /** Where the first lost events were lost, read back from the stream (empty when none was). */
+  lostWhere: string[];
   /** Extra lake rows of an id, beyond one. */
   duplicateRecords: number;
   /** Copies the producer itself put into the stream (same id, another Kinesis record). */
@@ -312,6 +316,52 @@ async function staleVersionHints(
   return stale;
 }
 
+/** How many lost events `lostWhere` traces: enough to see a pattern, few enough to read. */
+const LOST_TRACED = 5;
+
+/**
+ * Where lost events went missing, from the stream (which keeps them for a day): not in it at
+ * all (the producer), in no stored object's sequence range (a packed message never became an
+ * object: the bridge skipped it or a queue dropped it), or inside an object's range but not in
+ * the object (dropped within a message).
+ */
+async function whereLost(
+  kinesis: KinesisClient,
+  streamName: string,
+  lostIds: readonly string[],
+  lakeKeys: readonly string[],
+): Promise<string[]> {
+  const wanted = new Set(lostIds.slice(0, LOST_TRACED));
+  if (wanted.size === 0) return [];
+  const found = new Map<string, { shardId: string; seq: string }>();
+  for (const shardId of await shardIds(kinesis, streamName)) {
+    for await (const page of shardPages(kinesis, streamName, shardId, { ShardIteratorType: "TRIM_HORIZON" })) {
+      for (const record of page.flatMap(userRecords)) {
+        const text = Buffer.from(record.data).toString("utf8");
+        const id = /"id":"([^"]+)"/.exec(text)?.[1];
+        if (id && wanted.has(id)) found.set(id, { shardId, seq: record.sequenceNumber });
+      }
+    }
+  }
+  const ranges = lakeKeys.flatMap((key) => {
+    const range = storedRangeOf(key);
+    return range ? [{ key, ...range }] : [];
+  });
+  return [...wanted].map((id) => {
+    const at = found.get(id);
+    if (!at) return `${id}: not in the stream`;
+    const holder = ranges.find(
+      (r) =>
+        r.shardId === at.shardId &&
+        compareSequenceNumbers(r.firstSeq, at.seq) <= 0 &&
+        compareSequenceNumbers(at.seq, r.lastSeq) <= 0,
+    );
+    return holder
+      ? `${id}: ${at.shardId} ${at.seq}, inside the range of ${holder.key} but not in it`
+      : `${id}: ${at.shardId} ${at.seq}, in no stored object's range`;
+  });
+}
+
 export async function audit(run: LocalRun, ledger: Ledger): Promise<AuditReport & TablesAudit> {
   const { s3 } = run.pipeline.clients;
   const bucket = run.pipeline.resources.bucket;
@@ -321,12 +371,12 @@ export async function audit(run: LocalRun, ledger: Ledger): Promise<AuditReport 
 
   const rowsOf = new Map<string, number>();
   for (const row of rows) rowsOf.set(row.event.id, (rowsOf.get(row.event.id) ?? 0) + 1);
-  let lost = 0;
+  const lostIds: string[] = [];
   let pipelineDuplicates = 0;
   let producerCopies = 0;
   for (const [id, copies] of ledger.copies) {
     const stored = rowsOf.get(id) ?? 0;
-    if (stored === 0) lost++;
+    if (stored === 0) lostIds.push(id);
     pipelineDuplicates += Math.max(0, stored - copies);
     producerCopies += copies - 1;
   }
@@ -353,7 +403,8 @@ export async function audit(run: LocalRun, ledger: Ledger): Promise<AuditReport 
   return {
     sent: ledger.events.size,
     storedUnique: [...ledger.events.keys()].filter((id) => rowsOf.has(id)).length,
-    lost,
+    lost: lostIds.length,
+    lostWhere: await whereLost(run.pipeline.clients.kinesis, run.pipeline.streamName, lostIds, keys),
     duplicateRecords: rows.length - rowsOf.size,
     producerCopies,
     pipelineDuplicates,

@@ -383,7 +383,7 @@ export function brokenPromises(result: ExperimentResult, experiment?: Experiment
     if (!((result.faults[figure] ?? 0) > 0)) broken.push(`no evidence that the fault happened: ${figure}`);
   }
   if (!result.drained) broken.push("the pipeline did not drain");
-  if (result.lost !== 0) broken.push(`${result.lost} events lost`);
+  if (result.lost !== 0) broken.push(`${result.lost} events lost (${result.lostWhere.join("; ")})`);
   if (result.pipelineDuplicates !== 0)
     broken.push(`${result.pipelineDuplicates} records stored twice by the pipeline`);
   if (result.duplicateObjects !== 0)
