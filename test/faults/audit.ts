@@ -335,7 +335,9 @@ async function whereLost(
   if (wanted.size === 0) return [];
   const found = new Map<string, { shardId: string; seq: string }>();
   for (const shardId of await shardIds(kinesis, streamName)) {
-    for await (const page of shardPages(kinesis, streamName, shardId, { ShardIteratorType: "TRIM_HORIZON" })) {
+    for await (const page of shardPages(kinesis, streamName, shardId, {
+      ShardIteratorType: "TRIM_HORIZON",
+    })) {
       for (const record of page.flatMap(userRecords)) {
         const text = Buffer.from(record.data).toString("utf8");
         const id = /"id":"([^"]+)"/.exec(text)?.[1];
