@@ -15,6 +15,7 @@ const Context = z.object({
   streamMode: z.enum(["on-demand", "provisioned"]).default("on-demand"),
   shardCount: z.coerce.number().int().min(1).max(500).optional(),
   bridgeWindowSeconds: z.coerce.number().int().min(0).max(300).optional(),
+  commitIntervalSeconds: z.coerce.number().int().min(1).max(300).optional(),
   alertEmail: z.email().optional(),
   notifyUrl: z.url({ protocol: /^https$/ }).optional(),
   certificateArn: z.string().startsWith("arn:aws:acm:").optional(),
@@ -40,6 +41,9 @@ export function buildTicklakeApp(app: App): TicklakeStack {
     target: "aws",
     ...(context.bridgeWindowSeconds !== undefined
       ? { bridgeWindowSeconds: context.bridgeWindowSeconds }
+      : {}),
+    ...(context.commitIntervalSeconds !== undefined
+      ? { commitIntervalSeconds: context.commitIntervalSeconds }
       : {}),
     ...(context.shardCount ? { shardCount: context.shardCount } : {}),
   });

@@ -20,6 +20,7 @@ const EVERY_OPTION = {
   streamMode: "provisioned",
   shardCount: "3",
   bridgeWindowSeconds: "30",
+  commitIntervalSeconds: "20",
   alertEmail: "ops@example.com",
   notifyUrl: "https://example.com/hook",
   certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
@@ -61,6 +62,13 @@ describe("the CDK app", () => {
         .map((r) => [r.Properties.Name, r.Properties.ShardCount]),
     ).toEqual([["ticklake-lint-logs", 3]]);
     expect(resources.filter((r) => r.Type === "AWS::SNS::Subscription")).not.toHaveLength(0);
+    // the two windows the context sets: the bridge's and the committer's (the commit interval)
+    expect(
+      resources
+        .filter((r) => r.Type === "AWS::Lambda::EventSourceMapping")
+        .map((r) => r.Properties.MaximumBatchingWindowInSeconds)
+        .sort(),
+    ).toEqual(expect.arrayContaining([20, 30]));
 
     // THEN cfn-lint finds no error and no unacknowledged warning in either template
     expect(await cfnLint([join(assembly.directory, "ticklake-dev.template.json"), path])).toEqual([]);
