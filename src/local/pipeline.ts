@@ -176,6 +176,8 @@ export class LocalPipeline implements PipelineView {
   readonly #checkpoints: CheckpointStore;
   readonly #stateDir: string;
   #safePoints: NodeJS.Timeout | undefined;
+  /** Checkpoints whose objects are written, waiting for their commits (`#recordSafePoint`). */
+  #candidateSafePoint: { positions: Record<string, string>; atMs: number } | undefined;
   #maintenanceTimer: NodeJS.Timeout | undefined;
   #maintenanceRun: Promise<TableMaintenanceReport[]> | undefined;
   readonly #onError: LocalPipelineOptions["onError"];
@@ -375,16 +377,40 @@ export class LocalPipeline implements PipelineView {
   }
 
   /**
-   * Records the checkpoints at a moment when everything they cover has been processed: read
-   * them first, then find the queue empty. The emulators keep SQS in memory, so after a crash
-   * the bridge rewinds to this point instead of losing what the queue held (DESIGN §3).
+   * Records the checkpoints at a moment when everything they cover has been stored and
+   * committed. The emulators keep SQS in memory, so after a crash the bridge rewinds to this
+   * point instead of losing what the queues held (DESIGN §3). In two steps: the checkpoints
+   * become a candidate when, read first, the processor's queue is then found empty (their
+   * objects are written and announced); the candidate becomes the safe point once the
+   * committer's queue holds nothing announced before it (those announcements are committed).
+   * Under steady traffic the committer's queue is never empty, hence the second step.
    */
   async #recordSafePoint(): Promise<void> {
     try {
       const positions = this.#checkpoints.snapshot();
-      const queue = await queueDepth(this.clients, this.resources.queueUrl);
-      if (queue.visible + queue.inFlight === 0 && this.processor.inFlight === 0) {
-        await writeJsonAtomic(join(this.#stateDir, SAFE_CHECKPOINTS_FILE), positions);
+      const atMs = Date.now();
+      const [queue, committerQueue] = await Promise.all([
+        queueDepth(this.clients, this.resources.queueUrl),
+        queueDepth(this.clients, this.resources.committerQueueUrl),
+      ]);
+      if (
+        !this.#candidateSafePoint &&
+        queue.visible + queue.inFlight === 0 &&
+        this.processor.inFlight === 0
+      ) {
+        this.#candidateSafePoint = { positions, atMs };
+        return;
+      }
+      const candidate = this.#candidateSafePoint;
+      const committed =
+        candidate !== undefined &&
+        committerQueue.visible === 0 &&
+        // Every message SQS has in flight is one the committer holds, all announced after it.
+        committerQueue.inFlight === this.committer.inFlight &&
+        this.committer.oldestHeldSentMs > candidate.atMs;
+      if (committed) {
+        await writeJsonAtomic(join(this.#stateDir, SAFE_CHECKPOINTS_FILE), candidate.positions);
+        this.#candidateSafePoint = undefined;
       }
     } catch {
       // The next tick tries again; a stale safe point only means more to re-read.

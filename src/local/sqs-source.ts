@@ -96,7 +96,8 @@ export class SqsSource {
     failedInvocations: 0,
   };
   #running = false;
-  #inFlight = 0;
+  /** When SQS received each message held now, by receipt handle. */
+  readonly #heldSentMs = new Map<string, number>();
   #loops: Promise<void>[] = [];
   /** Settles when the batch being gathered (fillWindow) is complete. */
   #gathering: Promise<void> = Promise.resolve();
@@ -112,7 +113,24 @@ export class SqsSource {
 
   /** Messages received and not yet settled (deleted or left to reappear). */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#heldSentMs.size;
+  }
+
+  /** When SQS received the oldest message held now (`SentTimestamp`); Infinity when none is. */
+  get oldestHeldSentMs(): number {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const sentMs of this.#heldSentMs.values()) oldest = Math.min(oldest, sentMs);
+    return oldest;
+  }
+
+  #hold(messages: readonly Message[]): void {
+    for (const message of messages) {
+      this.#heldSentMs.set(message.ReceiptHandle ?? "", Number(message.Attributes?.SentTimestamp ?? 0));
+    }
+  }
+
+  #settle(messages: readonly Message[]): void {
+    for (const message of messages) this.#heldSentMs.delete(message.ReceiptHandle ?? "");
   }
 
   /** Stops receiving; batches in flight finish first. */
@@ -141,7 +159,7 @@ export class SqsSource {
   async #gather(): Promise<Message[]> {
     const batch = await this.#receive(this.#options.batchSize, 1);
     if (batch.length === 0) return batch;
-    this.#inFlight += batch.length;
+    this.#hold(batch);
     const deadline = Date.now() + this.#options.maxBatchingWindowMs;
     try {
       while (batch.length < this.#options.batchSize && this.#running) {
@@ -151,7 +169,7 @@ export class SqsSource {
         const waitSeconds = this.#options.fillWindow ? Math.min(1, Math.floor(remaining / 1000)) : 0;
         const more = await this.#receive(this.#options.batchSize - batch.length, waitSeconds);
         batch.push(...more);
-        this.#inFlight += more.length;
+        this.#hold(more);
         if (more.length === 0) {
           if (!this.#options.fillWindow) break;
           if (waitSeconds === 0) await sleep(Math.min(remaining, 100));
@@ -159,7 +177,7 @@ export class SqsSource {
       }
     } catch (error) {
       // What was received reappears after the visibility timeout.
-      this.#inFlight -= batch.length;
+      this.#settle(batch);
       throw error;
     }
     return batch;
@@ -195,7 +213,7 @@ export class SqsSource {
         this.#options.onError?.(error);
         await sleep(fullJitterDelay(++failures, 100, 5_000));
       } finally {
-        this.#inFlight -= batch.length;
+        this.#settle(batch);
       }
     }
   }
