@@ -202,7 +202,7 @@ const diskBytes = (path: string) =>
 /** Heap of the function pool's live environments (reported in the last 15 s), by role; NaN when none reported. */
 function poolHeap(role: "processor" | "bridge"): number {
   let sum = Number.NaN;
-  for (const name of readdirSync(heapDir).filter((n) => n.startsWith(`${role}-`))) {
+  for (const name of readdirSync(heapDir).filter((n) => n.startsWith(`${role}-`) && n.endsWith(".json"))) {
     const figure = JSON.parse(readFileSync(join(heapDir, name), "utf8")) as {
       atMs: number;
       heapUsed: number;
