@@ -10,10 +10,9 @@ import { queueDepth } from "../../src/aws/pipeline-view.ts";
 import { KinesisShipper } from "../../src/aws/shipper.ts";
 import { sleep } from "../../src/core/backoff.ts";
 import { resourceSpec } from "../../src/core/spec.ts";
-import { lakeEnvelopes } from "../support/duckdb.ts";
 import { fxQuote, stockQuote } from "../support/factories.ts";
 import { expectTablesToHoldLake, idsByDataset } from "../support/iceberg.ts";
-import { eventually, getBytes, listKeys } from "../support/local-aws.ts";
+import { eventually, listKeys } from "../support/local-aws.ts";
 import { LocalRun } from "../support/pipeline.ts";
 
 const spec = resourceSpec({ stage: "crash" });
@@ -85,16 +84,7 @@ describe("recovery after an unclean stop", () => {
       expect.stringMatching(/^\[recovery\] the last run did not stop cleanly: replayed [1-9]\d* records/),
     ]);
 
-    const keys = await listKeys(run.pipeline.clients.s3, run.pipeline.resources.bucket, "lake/");
-    const rows = await lakeEnvelopes(
-      await Promise.all(
-        keys.map(async (key) => ({
-          key,
-          bytes: await getBytes(run.pipeline.clients.s3, run.pipeline.resources.bucket, key),
-        })),
-      ),
-    );
-    const ids = rows.map((r) => r.event.id);
+    const ids = (await run.lakeRows()).map((r) => r.event.id);
     expect(new Set(ids)).toEqual(new Set([...first, ...second].map((e) => e.id)));
     expect(ids).toHaveLength(first.length + second.length);
   }, 120_000);
@@ -106,16 +96,8 @@ describe("recovery after an unclean stop", () => {
     const thirdIds = new Set(third.map((e) => e.id));
     await eventually(
       async () => {
-        const keys = await listKeys(run.pipeline.clients.s3, run.pipeline.resources.bucket, "lake/");
-        const rows = await lakeEnvelopes(
-          await Promise.all(
-            keys.map(async (key) => ({
-              key,
-              bytes: await getBytes(run.pipeline.clients.s3, run.pipeline.resources.bucket, key),
-            })),
-          ),
-        );
-        return rows.filter((r) => thirdIds.has(r.event.id)).length === third.length ? true : undefined;
+        const stored = (await run.lakeRows()).filter((r) => thirdIds.has(r.event.id));
+        return stored.length === third.length ? true : undefined;
       },
       60_000,
       "the third batch stored",
