@@ -1,6 +1,6 @@
 /**
  * The cost model (bench/cost-model.ts) at 10 to 40,000 events/s for the stack as it deploys,
- * calibrated by what the pipeline benchmark measured (bench/results/pipeline.json), and checked
+ * calibrated by what the pipeline benchmark measured (bench/results/pipeline-calibration.json), and checked
  * against it: the model, run with the local settings the benchmark ran with, against the
  * requests the benchmark counted.
  *
@@ -16,6 +16,7 @@ import { resourceSpec } from "../src/core/spec.ts";
 import {
   ASSUMPTIONS,
   alternativesPerMillion,
+  CALIBRATION_RUN,
   COMMIT_INTERVALS,
   calibrate,
   commitIntervalMarkdown,
@@ -34,7 +35,7 @@ import {
   SECONDS_PER_MONTH,
 } from "./cost-model.ts";
 
-const bench = JSON.parse(readFileSync(new URL("./results/pipeline.json", import.meta.url), "utf8")) as {
+const bench = JSON.parse(readFileSync(CALIBRATION_RUN, "utf8")) as {
   date: string;
 };
 const observed = observedSteps();
@@ -109,7 +110,7 @@ writeFileSync(
   `${JSON.stringify(
     {
       date: new Date().toISOString(),
-      calibratedBy: `bench/results/pipeline.json of ${bench.date}`,
+      calibratedBy: `bench/results/pipeline-calibration.json of ${bench.date}`,
       prices: PRICES,
       assumptions: ASSUMPTIONS,
       deployed: {
