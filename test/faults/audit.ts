@@ -12,7 +12,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { parseS3Uri } from "../../src/aws/iceberg-s3.ts";
 import { queueDepth } from "../../src/aws/pipeline-view.ts";
 import { shardIds, shardPages, userRecords } from "../../src/aws/stream-reader.ts";
-import { DATASETS } from "../../src/core/events.ts";
+import { DATASET_OF, DATASETS } from "../../src/core/events.ts";
 import { parseObjectKey } from "../../src/core/layout.ts";
 import { compareSequenceNumbers } from "../../src/core/packing.ts";
 import { storedRangeOf } from "../../src/core/replay.ts";
@@ -322,8 +322,8 @@ const LOST_TRACED = 5;
 /**
  * Where lost events went missing, from the stream (which keeps them for a day): not in it at
  * all (the producer), in no stored object's sequence range (a packed message never became an
- * object: the bridge skipped it or a queue dropped it), or inside an object's range but not in
- * the object (dropped within a message).
+ * object: the bridge skipped it or a queue dropped it), or inside the range of an object of its
+ * dataset but not in the object (dropped within a message).
  */
 async function whereLost(
   kinesis: KinesisClient,
@@ -333,7 +333,7 @@ async function whereLost(
 ): Promise<string[]> {
   const wanted = new Set(lostIds.slice(0, LOST_TRACED));
   if (wanted.size === 0) return [];
-  const found = new Map<string, { shardId: string; seq: string }>();
+  const found = new Map<string, { shardId: string; seq: string; dataset: string }>();
   for (const shardId of await shardIds(kinesis, streamName)) {
     for await (const page of shardPages(kinesis, streamName, shardId, {
       ShardIteratorType: "TRIM_HORIZON",
@@ -341,7 +341,9 @@ async function whereLost(
       for (const record of page.flatMap(userRecords)) {
         const text = Buffer.from(record.data).toString("utf8");
         const id = /"id":"([^"]+)"/.exec(text)?.[1];
-        if (id && wanted.has(id)) found.set(id, { shardId, seq: record.sequenceNumber });
+        if (!id || !wanted.has(id)) continue;
+        const { type } = JSON.parse(text) as { type: keyof typeof DATASET_OF };
+        found.set(id, { shardId, seq: record.sequenceNumber, dataset: DATASET_OF[type] });
       }
     }
   }
@@ -355,6 +357,7 @@ async function whereLost(
     const holder = ranges.find(
       (r) =>
         r.shardId === at.shardId &&
+        r.dataset === at.dataset &&
         compareSequenceNumbers(r.firstSeq, at.seq) <= 0 &&
         compareSequenceNumbers(at.seq, r.lastSeq) <= 0,
     );
