@@ -16,16 +16,29 @@ function node(tag, attributes = {}, text) {
   return element;
 }
 
-/** Round steps (1, 2 or 5 × 10^k) covering [low, high] with about `count` ticks. */
+/** The next round step below `step` (1, 2 or 5 × 10^k): 5 → 2 → 1 → 0.5. */
+function smallerStep(step) {
+  const magnitude = 10 ** Math.floor(Math.log10(step) + 1e-9);
+  const mantissa = Math.round(step / magnitude);
+  return mantissa === 5 ? 2 * magnitude : mantissa === 2 ? magnitude : magnitude / 2;
+}
+
+/**
+ * Round steps (1, 2 or 5 × 10^k) covering [low, high] with about `count` ticks, and at least
+ * three: the last price's box may cover one, and an axis needs two labels to be read.
+ */
 export function priceTicks(low, high, count) {
   const span = high - low || Math.abs(high) * 1e-3 || 1;
   const raw = span / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? 10 * magnitude;
-  const ticks = [];
-  for (let value = Math.ceil(low / step) * step; value <= high + step * 1e-9; value += step)
-    ticks.push(value);
-  return ticks;
+  let step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? 10 * magnitude;
+  for (;;) {
+    const ticks = [];
+    for (let value = Math.ceil(low / step) * step; value <= high + step * 1e-9; value += step)
+      ticks.push(value);
+    if (ticks.length >= 3) return ticks;
+    step = smallerStep(step);
+  }
 }
 
 /** Whole-second, whole-minute or whole-hour instants in [fromMs, toMs], about `count` of them. */
