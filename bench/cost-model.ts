@@ -771,15 +771,22 @@ export function linesMarkdown(cost: MonthlyCost): string {
  * slower day a bridge invocation outlasts its window and batches merge, which the model's
  * request counts are not meant to follow (docs/decisions.md, the cost model).
  */
-export const CALIBRATION_RUN = new URL("./results/pipeline-calibration.json", import.meta.url);
+const CALIBRATION_RUN = new URL("./results/pipeline-calibration.json", import.meta.url);
 
-/** The sustained steps of the calibrating run (CALIBRATION_RUN). */
-export function observedSteps(): Observed[] {
-  const bench = JSON.parse(readFileSync(CALIBRATION_RUN, "utf8")) as {
-    /** Every run of every step, when the benchmark ran in rounds; each step's median otherwise. */
-    runs?: Observed[];
-    steps: Observed[];
-  };
+/** The calibrating run (CALIBRATION_RUN) as the pipeline benchmark wrote it. */
+export interface CalibrationRun {
+  date: string;
+  /** Every run of every step, when the benchmark ran in rounds; each step's median otherwise. */
+  runs?: Observed[];
+  steps: Observed[];
+}
+
+export function calibrationRun(): CalibrationRun {
+  return JSON.parse(readFileSync(CALIBRATION_RUN, "utf8")) as CalibrationRun;
+}
+
+/** The sustained steps of the calibrating run. */
+export function observedSteps(bench: CalibrationRun = calibrationRun()): Observed[] {
   const steps = (bench.runs ?? bench.steps).filter((step) => step.sustained);
   if (steps.length === 0) {
     throw new Error(`${CALIBRATION_RUN.pathname} has no sustained step`);

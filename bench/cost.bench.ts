@@ -16,9 +16,9 @@ import { resourceSpec } from "../src/core/spec.ts";
 import {
   ASSUMPTIONS,
   alternativesPerMillion,
-  CALIBRATION_RUN,
   COMMIT_INTERVALS,
   calibrate,
+  calibrationRun,
   commitIntervalMarkdown,
   commitsAt,
   costTableMarkdown,
@@ -35,10 +35,8 @@ import {
   SECONDS_PER_MONTH,
 } from "./cost-model.ts";
 
-const bench = JSON.parse(readFileSync(CALIBRATION_RUN, "utf8")) as {
-  date: string;
-};
-const observed = observedSteps();
+const bench = calibrationRun();
+const observed = observedSteps(bench);
 const calibration = calibrate(observed);
 
 const results = RATES.map((rate) => ({

@@ -28,6 +28,8 @@ function smallerStep(step) {
  * three: the last price's box may cover one, and an axis needs two labels to be read.
  */
 export function priceTicks(low, high, count) {
+  // A range that is not a number has no ticks (and would never reach three below).
+  if (!Number.isFinite(low) || !Number.isFinite(high)) return [];
   const span = high - low || Math.abs(high) * 1e-3 || 1;
   const raw = span / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
