@@ -40,6 +40,7 @@ import { COMMIT_INTERVAL_SECONDS, resourceSpec } from "../src/core/spec.ts";
 import { quantile } from "../src/core/stats.ts";
 import { startEmulators } from "../src/local/emulators.ts";
 import { LocalPipeline } from "../src/local/pipeline.ts";
+import { NotificationTimes } from "../test/support/notification-times.ts";
 import { freshnessMarkdown } from "./freshness-report.ts";
 import { machineNoise } from "./noise.ts";
 import { shipAtRate, simulatedEvents, until, wholeNumberFromEnv, wholeNumbersFromEnv } from "./support.ts";
@@ -73,6 +74,7 @@ async function run(rate: number, intervalSeconds: number) {
       if (errors[stage] === 1) console.error(`${stage}: ${error instanceof Error ? error.message : error}`);
     },
   });
+  const notifications = new NotificationTimes().follow(pipeline.notifications);
   const shipper = new ShipperWorker({
     clientOptions: pipeline.clientOptions,
     streamName: pipeline.streamName,
@@ -126,7 +128,7 @@ async function run(rate: number, intervalSeconds: number) {
     const produced = shipper.stats.sent;
     const unique = new Set(rows.map(([, id]) => String(id))).size;
     // Per measured event: stored (its object announced) and visible (its snapshot announced).
-    const { committed, received } = pipeline.notifications;
+    const { committed, objects: received } = notifications;
     const visible: number[] = [];
     const stored: number[] = [];
     let unannounced = 0;
@@ -139,7 +141,7 @@ async function run(rate: number, intervalSeconds: number) {
         continue;
       }
       visible.push(committedAt - Number(ts));
-      const announcedAt = file && received.get(parseS3Uri(file.path).key)?.receivedAtMs;
+      const announcedAt = file && received.get(parseS3Uri(file.path).key);
       if (announcedAt !== undefined) stored.push(announcedAt - Number(ts));
     }
     const p99 = ms(quantile(visible, 0.99));

@@ -31,6 +31,7 @@ import { resourceSpec } from "../src/core/spec.ts";
 import { quantile } from "../src/core/stats.ts";
 import { type RunningEmulators, startEmulators } from "../src/local/emulators.ts";
 import { LocalPipeline, localClients } from "../src/local/pipeline.ts";
+import { NotificationTimes } from "../test/support/notification-times.ts";
 import { lineChart } from "./chart.ts";
 import { machineNoise } from "./noise.ts";
 import {
@@ -70,6 +71,8 @@ interface World {
   emulators: RunningEmulators;
   pipeline: LocalPipeline;
   shipper: ShipperWorker;
+  /** Every manifest the pipeline announced, with when it arrived. */
+  notifications: NotificationTimes;
   cacheDir: string;
   ceiling: number;
 }
@@ -89,7 +92,8 @@ async function freshWorld(): Promise<World> {
     streamName: pipeline.streamName,
     spoolDir: join(dir, "spool"),
   });
-  return { dir, emulators, pipeline, shipper, cacheDir: join(dir, "mirror"), ceiling };
+  const notifications = new NotificationTimes({ keepManifests: true }).follow(pipeline.notifications);
+  return { dir, emulators, pipeline, shipper, notifications, cacheDir: join(dir, "mirror"), ceiling };
 }
 
 async function closeWorld(world: World): Promise<void> {
@@ -144,7 +148,7 @@ const delta = (after: Counters, before: Counters) =>
 
 /** Per record of a step: its object's key and its latency from event time to notification. */
 async function ledger(
-  { pipeline, cacheDir }: World,
+  { pipeline, notifications, cacheDir }: World,
   instance: string,
 ): Promise<Array<{ id: string; key: string; tsMs: number; latencyMs: number }>> {
   await mirrorObjects(pipeline.clients.s3, pipeline.bucket, LAKE_PREFIX, cacheDir);
@@ -153,14 +157,14 @@ async function ledger(
     `SELECT filename, id, epoch_ms(ts) AS ts FROM read_parquet('${files}', filename = true, union_by_name = true)
      WHERE source_instance = '${instance}'`,
   );
-  const { received } = pipeline.notifications;
+  const received = notifications.objects;
   return reader.getRowsJS().map(([filename, id, ts]) => {
     const key = String(filename).slice(cacheDir.length + 1);
     return {
       id: String(id),
       key,
       tsMs: Number(ts),
-      latencyMs: (received.get(key)?.receivedAtMs ?? Number.NaN) - Number(ts),
+      latencyMs: (received.get(key) ?? Number.NaN) - Number(ts),
     };
   });
 }
@@ -188,7 +192,7 @@ async function step(world: World, rate: number, seconds: number) {
 
   const rows = await ledger(world, instance);
   // Bytes of the step's objects, for the storage line of the cost model.
-  const { received } = pipeline.notifications;
+  const received = world.notifications.manifests;
   const keys = new Set(rows.map((row) => row.key));
   let lakeBytes = 0;
   for (const key of keys) lakeBytes += received.get(key)?.manifest.bytes ?? 0;

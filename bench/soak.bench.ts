@@ -33,6 +33,7 @@ import { type FaultRule, faultsEnv, injectThrottling } from "../test/faults/inje
 import { Ledger, putRecords } from "../test/faults/ledger.ts";
 import { checkTables } from "../test/support/iceberg.ts";
 import { listPipelineObjects } from "../test/support/local-aws.ts";
+import { NotificationTimes } from "../test/support/notification-times.ts";
 import { lineChart } from "./chart.ts";
 import { HEAP_DIR_ENV } from "./soak/heap-report.ts";
 import { shipAtRate, simulatedEvents } from "./support.ts";
@@ -165,11 +166,8 @@ const onError = (stage: string, error: unknown) => {
 const pipelineOptions = () => ({ stateDir: dir, spec, endpoints: emulators.endpoints, functions, onError });
 let pipeline = await LocalPipeline.start(pipelineOptions());
 /** First notification per object, over every pipeline the soak started. */
-const notifiedAt = new Map<string, number>();
-const keepNotifications = () => {
-  for (const [key, { receivedAtMs }] of pipeline.notifications.received)
-    if (!notifiedAt.has(key)) notifiedAt.set(key, receivedAtMs);
-};
+const notifications = new NotificationTimes().follow(pipeline.notifications);
+const notifiedAt = notifications.objects;
 // The producer: the web server's shipper, on this thread, so that throttling can reach its client.
 const producerClients = localClients(emulators.endpoints);
 const throttledRecords = injectThrottling(producerClients.kinesis, 0.3, () => throttled(Date.now()));
@@ -274,12 +272,12 @@ function sample(): void {
 let deliveredBeforeRestarts = 0;
 
 async function restartEmulators(): Promise<void> {
-  keepNotifications();
   deliveredBeforeRestarts += pipeline.bridge.stats.recordsDelivered;
   await pipeline.abandon();
   await emulators.kill();
   emulators = await startEmulators({ stateDir: dir, ...ports });
   pipeline = await LocalPipeline.start(pipelineOptions());
+  notifications.follow(pipeline.notifications);
 }
 
 async function strike(kind: FaultKind): Promise<string | undefined> {
@@ -330,7 +328,6 @@ const drained = await pipeline.drain(
   DRAIN_TIMEOUT_MS,
   Math.max(0, shipper.stats.sent - deliveredBeforeRestarts),
 );
-keepNotifications();
 
 // ---- audit: a list of checks, each adding figures
 

@@ -3,6 +3,10 @@
  * way any subscriber would, deduplicating on the object key as the contract asks; and the
  * "table updated" notifications of the committer and compaction (`kind` = `table`),
  * deduplicated on the snapshot.
+ *
+ * The tap runs as long as the pipeline does, so it keeps counts, not history: its dedup
+ * windows hold the newest DEDUP_WINDOW keys, and whoever needs every notification (a benchmark,
+ * an audit) listens and keeps what it needs.
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
@@ -28,6 +32,8 @@ export interface NotificationTally {
   compactions: number;
   /** Per table: append snapshots and the records they added. */
   tables: Record<string, { commits: number; records: number }>;
+  /** Records of the announced lake objects whose append was announced too. */
+  storedRecordsCommitted: number;
 }
 
 /** A manifest and when this tap received it: the end of its records' journey. */
@@ -39,12 +45,52 @@ export interface ReceivedManifest {
 /** How many of the newest manifests `recent` keeps. */
 export const RECENT_MANIFESTS = 500;
 
+/**
+ * How many of the newest object keys, and of the newest snapshot parts, the tap remembers to
+ * drop copies: SNS delivers a copy within seconds to minutes of the first, and the committer's
+ * re-announcements come with the next batch. About 10 MB at most; 4 hours of objects at
+ * 5,000 events/s.
+ */
+export const DEDUP_WINDOW = 50_000;
+
+/** What a tap tells its listeners, each once per distinct notification. */
+export interface TapListener {
+  /** A distinct object's first "data available" notification. */
+  manifest?(entry: ReceivedManifest): void;
+  /** The data files a distinct part of an append snapshot's "table updated" notification added. */
+  committedFiles?(paths: readonly string[], receivedAtMs: number): void;
+}
+
+/** The newest `capacity` distinct keys, by insertion: older ones are forgotten. */
+export class RecentKeys {
+  readonly #capacity: number;
+  readonly #keys = new Set<string>();
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  /** Adds `key`; false when it is already among the newest. */
+  add(key: string): boolean {
+    if (this.#keys.has(key)) return false;
+    this.#keys.add(key);
+    if (this.#keys.size > this.#capacity) {
+      const oldest = this.#keys.values().next();
+      if (!oldest.done) this.#keys.delete(oldest.value);
+    }
+    return true;
+  }
+
+  get size(): number {
+    return this.#keys.size;
+  }
+}
+
 export class NotificationTap {
   readonly #sqs: SQSClient;
   readonly #queueUrl: string;
-  readonly #onManifest: ((manifest: ObjectManifest) => void) | undefined;
-  /** Every distinct object announced, by key, with when its first notification arrived. */
-  readonly received = new Map<string, ReceivedManifest>();
+  readonly #listeners = new Set<TapListener>();
+  readonly #objects = new RecentKeys(DEDUP_WINDOW);
   /** The newest distinct manifests, oldest first, at most RECENT_MANIFESTS. */
   readonly recent: ReceivedManifest[] = [];
   readonly tally: NotificationTally = {
@@ -59,19 +105,35 @@ export class NotificationTap {
     committedRecords: 0,
     compactions: 0,
     tables: {},
+    storedRecordsCommitted: 0,
   };
-  /** Each data file an append snapshot added, with when its "table updated" notification arrived. */
-  readonly committed = new Map<string, number>();
+  /**
+   * Announced lake objects whose append is not announced yet, by `s3://` path: as many as are
+   * in flight, not as the run is long. What `ticklake up` checks against the tables at the end.
+   */
+  readonly #uncommitted = new Map<string, ObjectManifest>();
+  /** Files whose append was announced before the object itself, until it is. */
+  readonly #committedFirst = new Set<string>();
   /** Parts of table updates received, `table/snapshotId/part`, to count each once. */
-  readonly #tableParts = new Set<string>();
-  readonly #snapshots = new Set<string>();
+  readonly #tableParts = new RecentKeys(DEDUP_WINDOW);
+  readonly #snapshots = new RecentKeys(DEDUP_WINDOW);
   #running = false;
   #loop: Promise<void> | undefined;
 
-  constructor(sqs: SQSClient, queueUrl: string, onManifest?: (manifest: ObjectManifest) => void) {
+  constructor(sqs: SQSClient, queueUrl: string) {
     this.#sqs = sqs;
     this.#queueUrl = queueUrl;
-    this.#onManifest = onManifest;
+  }
+
+  /** The announced lake objects no "table updated" notification has listed yet. */
+  uncommitted(): ObjectManifest[] {
+    return [...this.#uncommitted.values()];
+  }
+
+  /** Tells `listener` of every distinct notification from now on; returns how to stop. */
+  listen(listener: TapListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   start(): void {
@@ -129,34 +191,42 @@ export class NotificationTap {
       return;
     }
     const manifest = parsed.data;
-    if (this.received.has(manifest.key)) return;
+    if (!this.#objects.add(manifest.key)) return;
     const entry = { manifest, receivedAtMs: Date.now() };
-    this.received.set(manifest.key, entry);
     this.recent.push(entry);
     if (this.recent.length > RECENT_MANIFESTS) this.recent.splice(0, this.recent.length - RECENT_MANIFESTS);
     this.tally.objects++;
     if (manifest.kind === "lake") {
       this.tally.lakeObjects++;
       this.tally.storedRecords += manifest.records;
+      const path = `s3://${manifest.bucket}/${manifest.key}`;
+      if (this.#committedFirst.delete(path)) this.tally.storedRecordsCommitted += manifest.records;
+      else this.#uncommitted.set(path, manifest);
     } else {
       this.tally.quarantineObjects++;
       this.tally.quarantinedRecords += manifest.records;
     }
-    this.#onManifest?.(manifest);
+    for (const listener of this.#listeners) listener.manifest?.(entry);
   }
 
   #recordTableUpdate(update: TableUpdated): void {
     const snapshot = `${update.table}/${update.snapshotId}`;
     const part = `${snapshot}/${update.part?.index ?? 1}`;
-    if (this.#tableParts.has(part)) return;
-    this.#tableParts.add(part);
-    const receivedAtMs = Date.now();
+    if (!this.#tableParts.add(part)) return;
     if (update.operation === "append") {
-      for (const file of update.files)
-        if (!this.committed.has(file.path)) this.committed.set(file.path, receivedAtMs);
+      const paths = update.files.map((file) => file.path);
+      for (const path of paths) {
+        const manifest = this.#uncommitted.get(path);
+        if (!manifest) this.#committedFirst.add(path);
+        else {
+          this.#uncommitted.delete(path);
+          this.tally.storedRecordsCommitted += manifest.records;
+        }
+      }
+      const receivedAtMs = Date.now();
+      for (const listener of this.#listeners) listener.committedFiles?.(paths, receivedAtMs);
     }
-    if (this.#snapshots.has(snapshot)) return;
-    this.#snapshots.add(snapshot);
+    if (!this.#snapshots.add(snapshot)) return;
     if (update.operation === "replace") {
       this.tally.compactions++;
       return;

@@ -232,11 +232,12 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     const drained = await pipeline.drain(options.drainTimeoutSeconds * 1000, shipper.stats.sent);
     monitor.stop();
     const counts = await pipeline.counts();
+    // Objects whose append was announced are in their table; the rest are looked up.
     const inTables = pipeline.tables
       ? await lakeRecordsInTables(
           pipeline.tables,
           pipeline.tables.namespace,
-          [...pipeline.notifications.received.values()].map((entry) => entry.manifest),
+          pipeline.notifications.uncommitted(),
         )
       : undefined;
     for (const { key, reason } of inTables?.missing.slice(0, 5) ?? []) out(`[tables] ${key}: ${reason}`);
@@ -257,7 +258,7 @@ export async function up(options: UpOptions): Promise<UpSummary> {
       tables: counts.tables,
       committed: counts.committed,
       commits: counts.commits,
-      inTables: inTables?.records ?? null,
+      inTables: inTables ? pipeline.notifications.tally.storedRecordsCommitted + inTables.records : null,
       committerDlq: counts.committerDlq ?? null,
       drained,
       balanced: false,

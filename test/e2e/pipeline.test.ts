@@ -32,6 +32,7 @@ import {
 } from "../support/iceberg.ts";
 import { emulatorsIn, getBytes, listPipelineObjects, tempStateDir } from "../support/local-aws.ts";
 import { startMoto } from "../support/moto.ts";
+import { NotificationTimes } from "../support/notification-times.ts";
 
 /** An implementation of Kinesis, SQS, SNS and S3 the pipeline runs against. */
 interface Backend {
@@ -155,6 +156,8 @@ describe.each(BACKENDS)(
     let state: Awaited<ReturnType<typeof tempStateDir>>;
     let emulators: Awaited<ReturnType<Backend["start"]>>;
     let pipeline: LocalPipeline;
+    /** The first pipeline's notifications, every manifest kept. */
+    const firstNotifications = new NotificationTimes({ keepManifests: true });
     const first = knownEvents(3_000, 0);
     let afterFirst: LakeContents;
     /** Every valid event sent so far: what the tables must hold. */
@@ -168,6 +171,7 @@ describe.each(BACKENDS)(
       state = await tempStateDir();
       emulators = await backend.start(state.dir);
       pipeline = await LocalPipeline.start(pipelineOptions(state.dir, emulators.endpoints));
+      firstNotifications.follow(pipeline.notifications);
     });
     afterAll(async () => {
       await pipeline?.stop();
@@ -216,7 +220,7 @@ describe.each(BACKENDS)(
         expect(counts.stored).toBe(first.length);
         expect(counts.quarantined).toBe(MALFORMED.length);
         expect(counts.dlq).toBe(0);
-        const received = pipeline.notifications.received;
+        const received = firstNotifications.manifests;
         expect(new Set(received.keys())).toEqual(new Set(afterFirst.keys));
         for (const key of afterFirst.keys) {
           const inObject =

@@ -10,6 +10,7 @@ import { makeProcessorHandler } from "../../src/functions/processor.ts";
 import { parquetEnvelopes } from "../support/duckdb.ts";
 import { fxQuote, sqsRecord, stockQuote, streamRecords } from "../support/factories.ts";
 import { getBytes, listKeys, provisionedAws } from "../support/local-aws.ts";
+import { NotificationTimes } from "../support/notification-times.ts";
 
 const AT = Date.UTC(2026, 10, 26, 10, 15);
 
@@ -45,6 +46,7 @@ describe("processor against the local S3 and SNS", () => {
     );
     const handler = handlerWith();
     const tap = new NotificationTap(aws.clients.sqs, aws.resources.notificationQueueUrl);
+    const received = new NotificationTimes({ keepManifests: true }).follow(tap).manifests;
 
     for (let delivery = 0; delivery < 3; delivery++) {
       const response = await handler({ Records: [sqsRecord(body ?? "", "m-dup")] });
@@ -62,7 +64,7 @@ describe("processor against the local S3 and SNS", () => {
     while ((await tap.receiveOnce(0)) > 0) {}
     expect(tap.tally.messages).toBe(3);
     expect(tap.tally.objects).toBe(1);
-    expect(tap.received.get(keys[0] ?? "")?.manifest).toMatchObject({
+    expect(received.get(keys[0] ?? "")?.manifest).toMatchObject({
       kind: "lake",
       records: 50,
       dataset: "fx_quotes",

@@ -4,16 +4,15 @@ import type { RunningEmulators } from "../../src/local/emulators.ts";
 import { LocalPipeline, type LocalPipelineOptions } from "../../src/local/pipeline.ts";
 import { lakeEnvelopes } from "./duckdb.ts";
 import { emulatorsIn, getBytes, listKeys, tempStateDir } from "./local-aws.ts";
+import { NotificationTimes } from "./notification-times.ts";
 
 export class LocalRun {
   readonly dir: string;
   readonly spec: ResourceSpec;
   readonly #remove: () => Promise<void>;
   readonly #functions: LocalPipelineOptions["functions"];
-  /** When each object's first notification arrived, over every restart of the pipeline. */
-  readonly notifiedAt = new Map<string, number>();
-  /** When the "table updated" notification of each data file's append arrived, likewise. */
-  readonly committedAt = new Map<string, number>();
+  /** When each object's first notification, and each file's commit, arrived, over every restart. */
+  readonly #times = new NotificationTimes();
   /** What the pipelines this run started reported as information (`onNotice`). */
   readonly notices: string[] = [];
   emulators!: RunningEmulators;
@@ -40,7 +39,6 @@ export class LocalRun {
 
   /** Starts the emulators and the pipeline (again) on the same state folder. */
   async restart(): Promise<void> {
-    this.#keepNotifications();
     this.emulators = await emulatorsIn(this.dir);
     this.pipeline = await LocalPipeline.start({
       stateDir: this.dir,
@@ -49,27 +47,17 @@ export class LocalRun {
       onNotice: (stage, message) => this.notices.push(`[${stage}] ${message}`),
       ...(this.#functions ? { functions: this.#functions } : {}),
     });
+    this.#times.follow(this.pipeline.notifications);
   }
 
   /** The notifications of every pipeline this run started, first arrival per object. */
   notifications(): Map<string, number> {
-    this.#keepNotifications();
-    return this.notifiedAt;
+    return this.#times.objects;
   }
 
   /** The data files appends announced ("table updated"), over every pipeline this run started. */
   commitNotifications(): Map<string, number> {
-    this.#keepNotifications();
-    return this.committedAt;
-  }
-
-  #keepNotifications(): void {
-    for (const [key, { receivedAtMs }] of this.pipeline?.notifications.received ?? []) {
-      if (!this.notifiedAt.has(key)) this.notifiedAt.set(key, receivedAtMs);
-    }
-    for (const [path, receivedAtMs] of this.pipeline?.notifications.committed ?? []) {
-      if (!this.committedAt.has(path)) this.committedAt.set(path, receivedAtMs);
-    }
+    return this.#times.committed;
   }
 
   /** Every record in the lake objects under `prefix`, read back with DuckDB, copies included. */
