@@ -223,10 +223,22 @@ const MEMORY_SERIES = [
   "processorHeapMiB",
   "bridgeHeapMiB",
   "emulatorHostRssMiB",
+  "emulatorHostHeapMiB",
 ] as const;
 type MemorySeries = (typeof MEMORY_SERIES)[number];
 const memorySamples: Array<Record<MemorySeries, number> & { maintenance: boolean }> = [];
+/** The emulator host's heap as it last reported it over IPC (asked at each sample). */
+let hostHeap: { atMs: number; heapUsed: number } | undefined;
+function askHostHeap(): void {
+  emulators.memory().then(
+    ({ heapUsed }) => {
+      hostHeap = { atMs: Date.now(), heapUsed };
+    },
+    () => {}, // restarting: its sample is NaN
+  );
+}
 function sampleMemory(): void {
+  askHostHeap();
   const own = process.memoryUsage();
   memorySamples.push({
     pipelineProcessRssMiB: own.rss / MiB,
@@ -234,6 +246,8 @@ function sampleMemory(): void {
     processorHeapMiB: poolHeap("processor") / MiB,
     bridgeHeapMiB: poolHeap("bridge") / MiB,
     emulatorHostRssMiB: orNaN(() => rssOf(emulators.endpoints.pid)) / MiB,
+    emulatorHostHeapMiB:
+      hostHeap && Date.now() - hostHeap.atMs < 15_000 ? hostHeap.heapUsed / MiB : Number.NaN,
     // Table maintenance runs in its own environment, which holds up to the maintenance
     // function's memory (8 GiB on AWS, its own Lambda) while it compacts and is shut down a
     // little after: its samples count towards the peak, not the floor.
@@ -541,11 +555,11 @@ const md = [
   "",
   `Memory: each minute's floor of samples every ${MEMORY_EVERY_MS / 1000} s, without those taken while table maintenance had an environment (its own Lambda on AWS). Peak RSS of the pipeline process while maintenance ran: ${maintenancePeakMiB === undefined ? "no run in this soak" : `${maintenancePeakMiB.toFixed(0)} MiB`}.`,
   "",
-  "| minute | pipeline process RSS MiB (peak) | request thread heap MiB | processor heap MiB | bridge heap MiB | emulator host RSS MiB | fds (pipeline / host) | Kinesis disk MiB | S3 disk MiB |",
-  `|${" --- |".repeat(9)}`,
+  "| minute | pipeline process RSS MiB (peak) | request thread heap MiB | processor heap MiB | bridge heap MiB | emulator host RSS MiB | emulator host heap MiB | fds (pipeline / host) | Kinesis disk MiB | S3 disk MiB |",
+  `|${" --- |".repeat(10)}`,
   ...output.samples.map(
     (s) =>
-      `| ${s.minute}${s.maintenanceSamples ? " (maintenance)" : ""} | ${s.pipelineProcessRssMiB} (${s.pipelineProcessPeakRssMiB}) | ${s.requestThreadHeapMiB} | ${s.processorHeapMiB} | ${s.bridgeHeapMiB} | ${s.emulatorHostRssMiB} | ${s.pipelineProcessFds} / ${s.emulatorHostFds} | ${s.kinesisDiskMiB} | ${s.s3DiskMiB} |`,
+      `| ${s.minute}${s.maintenanceSamples ? " (maintenance)" : ""} | ${s.pipelineProcessRssMiB} (${s.pipelineProcessPeakRssMiB}) | ${s.requestThreadHeapMiB} | ${s.processorHeapMiB} | ${s.bridgeHeapMiB} | ${s.emulatorHostRssMiB} | ${s.emulatorHostHeapMiB} | ${s.pipelineProcessFds} / ${s.emulatorHostFds} | ${s.kinesisDiskMiB} | ${s.s3DiskMiB} |`,
   ),
 ].join("\n");
 writeFileSync(new URL("./results/soak.md", import.meta.url), `${md}\n`);
@@ -564,7 +578,12 @@ writeFileSync(
       unit: "MiB",
       points: series("pipelineProcessRssMiB"),
     },
-    { title: "emulator host RSS", unit: "MiB", points: series("emulatorHostRssMiB") },
+    {
+      title: "emulator host RSS",
+      unit: "MiB",
+      points: series("emulatorHostRssMiB"),
+      compare: { label: "heap", points: series("emulatorHostHeapMiB") },
+    },
     { title: "processor heap (live environments)", unit: "MiB", points: series("processorHeapMiB") },
   ]),
 );

@@ -1,6 +1,7 @@
 /**
  * Child-process entry of the emulator host: reads its options from the environment, reports
- * readiness over IPC, and stops cleanly on SIGTERM or when its parent goes away.
+ * readiness over IPC, answers memory requests over IPC, and stops cleanly on SIGTERM or when
+ * its parent goes away.
  */
 import { type HostOptions, runHost } from "./emulator-host.ts";
 
@@ -18,4 +19,7 @@ process.on("SIGTERM", shutdown);
 // the pipeline drains into them first.
 process.on("SIGINT", () => {});
 process.on("disconnect", shutdown);
+process.on("message", (message: { type?: unknown }) => {
+  if (message?.type === "memory") process.send?.({ type: "memory", usage: process.memoryUsage() });
+});
 process.send?.(ready);

@@ -28,6 +28,8 @@ export interface RunningEmulators {
   stop(): Promise<void>;
   /** SIGKILL: a crash, for fault tests. */
   kill(): Promise<void>;
+  /** The host process's memory, as its own `process.memoryUsage()` reports it. */
+  memory(timeoutMs?: number): Promise<NodeJS.MemoryUsage>;
 }
 
 const HOST = "127.0.0.1";
@@ -35,6 +37,33 @@ const HOST = "127.0.0.1";
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+function memoryOf(child: ChildProcess, timeoutMs: number): Promise<NodeJS.MemoryUsage> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: { type?: unknown; usage?: NodeJS.MemoryUsage }) => {
+      if (message?.type !== "memory" || !message.usage) return;
+      done();
+      resolve(message.usage);
+    };
+    const onExit = () => {
+      done();
+      reject(new Error("emulator host exited before it reported its memory"));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`emulator host did not report its memory within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      child.off("message", onMessage);
+      child.off("exit", onExit);
+    };
+    child.on("message", onMessage);
+    child.once("exit", onExit);
+    if (!child.connected) onExit();
+    else child.send({ type: "memory" });
+  });
 }
 
 export async function startEmulators(options: EmulatorOptions): Promise<RunningEmulators> {
@@ -90,5 +119,6 @@ export async function startEmulators(options: EmulatorOptions): Promise<RunningE
       child.kill("SIGKILL");
       await exited(child);
     },
+    memory: (timeoutMs = 5_000) => memoryOf(child, timeoutMs),
   };
 }

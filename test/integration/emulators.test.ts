@@ -11,6 +11,7 @@ import {
   PutObjectCommand,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localClients } from "../../src/local/pipeline.ts";
 import { readEndpoints } from "../../src/local/state.ts";
@@ -38,6 +39,19 @@ describe("emulator host", () => {
     } finally {
       await emulators.stop();
     }
+  });
+
+  it("reports its own memory over IPC, and refuses to once it has exited", async () => {
+    const emulators = await emulatorsIn(state.dir);
+    const usage = await emulators.memory();
+    // The host's figures, not this process's: a heap smaller than the RSS of the host's pid.
+    const status = readFileSync(`/proc/${emulators.endpoints.pid}/status`, "utf8");
+    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1_024;
+    expect(usage.heapUsed).toBeGreaterThan(0);
+    expect(usage.heapUsed).toBeLessThan(usage.rss);
+    expect(Math.abs(usage.rss - rss) / rss).toBeLessThan(0.5);
+    await emulators.kill();
+    await expect(emulators.memory()).rejects.toThrow(/exited/);
   });
 
   it("refuses a second If-None-Match: * write of a key with 412, keeping the first body", async () => {
