@@ -5,7 +5,7 @@
  * time it is sent.
  *
  * Visible means: the "table updated" notification of the snapshot that added the event's file
- * has arrived (`NotificationTap.committed`). The committer publishes it only after the
+ * has arrived (the tap's `committedFiles`). The committer publishes it only after the
  * catalog's compare-and-swap made that snapshot current, so it is never early; it is late by
  * one SNS → SQS hop (the tap long-polls, so it receives a message as soon as it lands), which
  * makes the figures an upper bound by that hop. It is also the moment a subscriber (`sync`)
@@ -22,9 +22,11 @@
  *
  * BENCH_RATES (events/s, comma-separated; default 100,5000), BENCH_COMMIT_INTERVALS (seconds,
  * comma-separated, 1-300; default the local spec's), BENCH_SECONDS (measured seconds a run,
- * default 120) and BENCH_WARMUP_SECONDS (seconds shipped first and left out of the latencies,
- * so that cold starts are not counted; default 15) change the plan. Every rate runs with every
- * interval, each run on a fresh state folder with its own emulators and pipeline.
+ * default 120), BENCH_WARMUP_SECONDS (seconds shipped first and left out of the latencies,
+ * so that cold starts are not counted; default 15) and BENCH_BRIDGE_WINDOWS (the bridge's
+ * batching window, seconds, comma-separated, 0-300; default the local spec's) change the plan.
+ * Every rate runs with every interval and window, each run on a fresh state folder with its
+ * own emulators and pipeline.
  */
 import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -36,7 +38,7 @@ import { downloadObject, localPathOf } from "../src/aws/lake-mirror.ts";
 import { ShipperWorker } from "../src/aws/shipper-worker.ts";
 import { DATASETS } from "../src/core/events.ts";
 import { scanTable } from "../src/core/iceberg/scan.ts";
-import { COMMIT_INTERVAL_SECONDS, resourceSpec } from "../src/core/spec.ts";
+import { BRIDGE_WINDOW_SECONDS, COMMIT_INTERVAL_SECONDS, resourceSpec } from "../src/core/spec.ts";
 import { quantile } from "../src/core/stats.ts";
 import { startEmulators } from "../src/local/emulators.ts";
 import { LocalPipeline } from "../src/local/pipeline.ts";
@@ -47,6 +49,7 @@ import { shipAtRate, simulatedEvents, until, wholeNumberFromEnv, wholeNumbersFro
 
 const RATES = wholeNumbersFromEnv("BENCH_RATES", [100, 5_000], 1, 100_000);
 const INTERVALS = wholeNumbersFromEnv("BENCH_COMMIT_INTERVALS", [COMMIT_INTERVAL_SECONDS.local], 1, 300);
+const WINDOWS = wholeNumbersFromEnv("BENCH_BRIDGE_WINDOWS", [BRIDGE_WINDOW_SECONDS.local], 0, 300);
 const SECONDS = wholeNumberFromEnv("BENCH_SECONDS", 120, 10, 3_600);
 const WARMUP_SECONDS = wholeNumberFromEnv("BENCH_WARMUP_SECONDS", 15, 0, 600);
 /** Goal (issue 17): p99 from event to visible at most the commit interval plus this. */
@@ -58,9 +61,9 @@ const pool = simulatedEvents(20_000, 17);
 const ms = (value: number | undefined) => Math.round(value ?? Number.NaN);
 const sql = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
-async function run(rate: number, intervalSeconds: number) {
+async function run(rate: number, intervalSeconds: number, bridgeWindowSeconds: number) {
   const dir = await mkdtemp(join(tmpdir(), "ticklake-bench-freshness-"));
-  const spec = resourceSpec({ commitIntervalSeconds: intervalSeconds });
+  const spec = resourceSpec({ commitIntervalSeconds: intervalSeconds, bridgeWindowSeconds });
   const errors: Record<string, number> = {};
   const emulators = await startEmulators({ stateDir: dir });
   // No maintenance: a compaction would replace the run's files before they are read.
@@ -168,6 +171,7 @@ async function run(rate: number, intervalSeconds: number) {
     return {
       eventsPerSecond: rate,
       commitIntervalSeconds: intervalSeconds,
+      bridgeWindowSeconds,
       seconds: SECONDS,
       warmupSeconds: WARMUP_SECONDS,
       produced,
@@ -232,13 +236,15 @@ function writeResults(runs: readonly Run[]): string {
 
 const runs: Run[] = [];
 try {
-  for (const intervalSeconds of INTERVALS) {
+  for (const [intervalSeconds, windowSeconds] of INTERVALS.flatMap((i) =>
+    WINDOWS.map((w) => [i, w] as const),
+  )) {
     for (const rate of RATES) {
-      const result = await run(rate, intervalSeconds);
+      const result = await run(rate, intervalSeconds, windowSeconds);
       runs.push(result);
       writeResults(runs);
       console.log(
-        `${rate}/s, commit interval ${intervalSeconds} s: visible p50 ${result.visibleMs.p50} ms, p99 ${result.visibleMs.p99} ms, max ${result.visibleMs.max} ms (goal ${result.goalMs} ms: ${result.met ? "met" : "NOT met"}); lost ${result.lost}, duplicates ${result.duplicates}, unannounced ${result.unannounced}; load ${result.loadAverage1m.before} → ${result.loadAverage1m.after}`,
+        `${rate}/s, commit interval ${intervalSeconds} s, bridge window ${windowSeconds} s: visible p50 ${result.visibleMs.p50} ms, p99 ${result.visibleMs.p99} ms, max ${result.visibleMs.max} ms (goal ${result.goalMs} ms: ${result.met ? "met" : "NOT met"}); lost ${result.lost}, duplicates ${result.duplicates}, unannounced ${result.unannounced}; load ${result.loadAverage1m.before} → ${result.loadAverage1m.after}`,
       );
     }
   }

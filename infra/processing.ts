@@ -50,6 +50,7 @@ export class Processing extends Construct {
     this.notifications = new sqs.Queue(this, "Notifications", {
       ...QUEUE_DEFAULTS,
       queueName: spec.notificationQueue.name,
+      retentionPeriod: Duration.seconds(spec.notificationQueue.retentionSeconds),
     });
     acknowledge(
       this.notifications,

@@ -47,7 +47,7 @@ export interface ResourceSpec {
   readonly bucket: { readonly name: string };
   readonly topic: { readonly name: string };
   /** A queue subscribed to the topic with raw delivery, for people and tools (the AWS CLI, `sync`). */
-  readonly notificationQueue: { readonly name: string };
+  readonly notificationQueue: { readonly name: string; readonly retentionSeconds: number };
   /** A second subscribed queue that only the local pipeline's own counters read. */
   readonly monitorQueue: { readonly name: string };
   /**
@@ -126,6 +126,17 @@ export const COMMIT_INTERVAL_SECONDS: Readonly<Record<SpecTarget, number>> = { l
  */
 export const TIME_TRAVEL_HOURS: Readonly<Record<SpecTarget, number>> = { local: 6, aws: 72 };
 
+/**
+ * How long the `…-notifications` queue keeps a message nobody reads, per target. Locally the
+ * emulator host holds every waiting message in memory, and a local run is usually watched, not
+ * subscribed: the queue is a peek at the last five minutes. A subscriber that needs every
+ * notification has its own queue (`ticklake sync` creates one). On AWS, SQS's default 4 days.
+ */
+export const NOTIFICATION_RETENTION_SECONDS: Readonly<Record<SpecTarget, number>> = {
+  local: 300,
+  aws: 4 * 24 * 3600,
+};
+
 /** How often maintenance runs per table, per target, minutes. */
 export const MAINTENANCE_INTERVAL_MINUTES: Readonly<Record<SpecTarget, number>> = { local: 10, aws: 60 };
 
@@ -190,7 +201,10 @@ export function resourceSpec(options: SpecOptions = {}): ResourceSpec {
     },
     bucket: { name: `${prefix}-lake` },
     topic: { name: `${prefix}-data-available` },
-    notificationQueue: { name: `${prefix}-notifications` },
+    notificationQueue: {
+      name: `${prefix}-notifications`,
+      retentionSeconds: NOTIFICATION_RETENTION_SECONDS[target],
+    },
     monitorQueue: { name: `${prefix}-monitor` },
     committerQueue: {
       name: `${prefix}-committer`,

@@ -1,7 +1,7 @@
 /**
  * The emulator host: a child process that serves Kinesis (kinesalite, LevelDB on disk) and,
  * on one port, SQS and SNS (fauxqs, with SQS's query protocol translated by
- * installSqsQueryProtocol) and S3 (the local S3 of `./s3/`, objects on disk) on 127.0.0.1.
+ * installSqsQueryProtocol, messages expired as SQS does by `sqs-retention.ts`) and S3 (the local S3 of `./s3/`, objects on disk) on 127.0.0.1.
  * `emulator-host-main.ts` runs it in a child process started by `startEmulators`.
  */
 import { mkdir } from "node:fs/promises";
@@ -13,6 +13,7 @@ import { kinesalite } from "./kinesalite-fixes.ts";
 import { buildS3Api, isS3Request } from "./s3/api.ts";
 import { S3DiskStore } from "./s3/store.ts";
 import { installSqsQueryProtocol } from "./sqs-query-protocol.ts";
+import { expireMessages, fauxqsStores, RETENTION_SWEEP_MS } from "./sqs-retention.ts";
 
 export interface HostOptions {
   stateDir: string;
@@ -50,7 +51,9 @@ export async function runHost(
   });
   const kinesisPort = await listen(kinesis, options.kinesisPort, options.host);
 
-  const queues = buildApp({ logger: false, defaultRegion: options.region });
+  const stores = fauxqsStores();
+  const queues = buildApp({ logger: false, defaultRegion: options.region, stores });
+  const retention = setInterval(() => expireMessages(stores.sqsStore, Date.now()), RETENTION_SWEEP_MS);
   installSqsQueryProtocol(queues);
   const store = new S3DiskStore(join(options.stateDir, "s3"));
   const restoredObjects = await store.open();
@@ -66,6 +69,7 @@ export async function runHost(
   const awsPort = await listen(aws, options.awsPort, options.host);
 
   const stop = async () => {
+    clearInterval(retention);
     const closed = new Promise<void>((resolve) => aws.close(() => resolve()));
     aws.closeAllConnections();
     await closed;

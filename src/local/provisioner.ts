@@ -124,7 +124,9 @@ async function ensureQueueWithDlq(sqs: SQSClient, spec: QueueSpec) {
 export async function provision(clients: AwsClients, spec: ResourceSpec): Promise<Provisioned> {
   const streamArn = await ensureStream(clients.kinesis, spec);
   const { queue, dlq } = await ensureQueueWithDlq(clients.sqs, spec.queue);
-  const notifications = await ensureQueue(clients.sqs, spec.notificationQueue.name, {});
+  const notifications = await ensureQueue(clients.sqs, spec.notificationQueue.name, {
+    MessageRetentionPeriod: String(spec.notificationQueue.retentionSeconds),
+  });
   const monitor = await ensureQueue(clients.sqs, spec.monitorQueue.name, {});
   const { queue: committer, dlq: committerDlq } = await ensureQueueWithDlq(clients.sqs, spec.committerQueue);
   await ensureBucket(clients.s3, spec.bucket.name);
