@@ -61,6 +61,15 @@ export interface TapListener {
   committedFiles?(paths: readonly string[], receivedAtMs: number): void;
 }
 
+/** Forgets the oldest entries (by insertion) of `collection` beyond `capacity`. */
+function capped(collection: Map<string, unknown> | Set<string>, capacity = DEDUP_WINDOW): void {
+  while (collection.size > capacity) {
+    const oldest = collection.keys().next();
+    if (oldest.done) return;
+    collection.delete(oldest.value);
+  }
+}
+
 /** The newest `capacity` distinct keys, by insertion: older ones are forgotten. */
 export class RecentKeys {
   readonly #capacity: number;
@@ -73,11 +82,7 @@ export class RecentKeys {
   /** Adds `key`; false when it is already among the newest. */
   add(key: string): boolean {
     if (this.#keys.has(key)) return false;
-    this.#keys.add(key);
-    if (this.#keys.size > this.#capacity) {
-      const oldest = this.#keys.values().next();
-      if (!oldest.done) this.#keys.delete(oldest.value);
-    }
+    capped(this.#keys.add(key), this.#capacity);
     return true;
   }
 
@@ -110,9 +115,14 @@ export class NotificationTap {
   /**
    * Announced lake objects whose append is not announced yet, by `s3://` path: as many as are
    * in flight, not as the run is long. What `ticklake up` checks against the tables at the end.
+   * At most DEDUP_WINDOW: beyond that, commits have stalled for hours and the oldest are left
+   * out of the check, which then finds their records in no table.
    */
   readonly #uncommitted = new Map<string, ObjectManifest>();
-  /** Files whose append was announced before the object itself, until it is. */
+  /**
+   * Files whose append was announced before the object itself, until it is; at most
+   * DEDUP_WINDOW (a backlog committed from before the tap started is never announced to it).
+   */
   readonly #committedFirst = new Set<string>();
   /** Parts of table updates received, `table/snapshotId/part`, to count each once. */
   readonly #tableParts = new RecentKeys(DEDUP_WINDOW);
@@ -201,7 +211,7 @@ export class NotificationTap {
       this.tally.storedRecords += manifest.records;
       const path = `s3://${manifest.bucket}/${manifest.key}`;
       if (this.#committedFirst.delete(path)) this.tally.storedRecordsCommitted += manifest.records;
-      else this.#uncommitted.set(path, manifest);
+      else capped(this.#uncommitted.set(path, manifest));
     } else {
       this.tally.quarantineObjects++;
       this.tally.quarantinedRecords += manifest.records;
@@ -217,7 +227,7 @@ export class NotificationTap {
       const paths = update.files.map((file) => file.path);
       for (const path of paths) {
         const manifest = this.#uncommitted.get(path);
-        if (!manifest) this.#committedFirst.add(path);
+        if (!manifest) capped(this.#committedFirst.add(path));
         else {
           this.#uncommitted.delete(path);
           this.tally.storedRecordsCommitted += manifest.records;
