@@ -1,7 +1,8 @@
 /**
  * The emulator host: a child process that serves Kinesis (kinesalite, LevelDB on disk) and,
  * on one port, SQS and SNS (fauxqs, with SQS's query protocol translated by
- * installSqsQueryProtocol, messages expired as SQS does by `sqs-retention.ts`) and S3 (the local S3 of `./s3/`, objects on disk) on 127.0.0.1.
+ * installSqsQueryProtocol and messages expired as SQS does by `sqs-retention.ts`) and S3 (the
+ * local S3 of `./s3/`, objects on disk) on 127.0.0.1.
  * `emulator-host-main.ts` runs it in a child process started by `startEmulators`.
  */
 import { mkdir } from "node:fs/promises";

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import {
   CreateStreamCommand,
   GetRecordsCommand,
@@ -11,7 +12,6 @@ import {
   PutObjectCommand,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localClients } from "../../src/local/pipeline.ts";
 import { readEndpoints } from "../../src/local/state.ts";
