@@ -10,7 +10,7 @@
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { fullJitterDelay, sleep } from "../core/backoff.ts";
-import { TableUpdated } from "../core/iceberg/commit.ts";
+import { dataFilePathOf, TableUpdated } from "../core/iceberg/commit.ts";
 import { ObjectManifest } from "../core/planning.ts";
 
 export interface NotificationTally {
@@ -209,7 +209,7 @@ export class NotificationTap {
     if (manifest.kind === "lake") {
       this.tally.lakeObjects++;
       this.tally.storedRecords += manifest.records;
-      const path = `s3://${manifest.bucket}/${manifest.key}`;
+      const path = dataFilePathOf(manifest);
       if (this.#committedFirst.delete(path)) this.tally.storedRecordsCommitted += manifest.records;
       else capped(this.#uncommitted.set(path, manifest));
     } else {

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { publishManifest } from "../../src/aws/lake.ts";
 import { NotificationTap, RecentKeys } from "../../src/aws/notifications.ts";
 import { publishTableUpdate } from "../../src/aws/tables.ts";
+import { dataFilePathOf } from "../../src/core/iceberg/commit.ts";
 import type { TableUpdated } from "../../src/core/iceberg/table-updated.ts";
 import { packRecords } from "../../src/core/packing.ts";
 import { manifestFor, type ObjectManifest, planObjects } from "../../src/core/planning.ts";
@@ -37,7 +38,7 @@ function appendOf(manifests: readonly ObjectManifest[], snapshotId: string): Tab
     snapshotId,
     sequenceNumber: Number(snapshotId),
     operation: "append",
-    files: manifests.map((m) => ({ path: `s3://${m.bucket}/${m.key}`, records: m.records })),
+    files: manifests.map((m) => ({ path: dataFilePathOf(m), records: m.records })),
     removedFiles: [],
     records: manifests.reduce((sum, m) => sum + m.records, 0),
     committedAt: new Date(AT).toISOString(),
@@ -82,7 +83,7 @@ describe("notification tap against the local SNS and SQS", () => {
     expect(tap.tally.objects).toBe(3);
     expect(heard).toEqual([a.key, b.key, c.key]);
     expect(tap.tally.commits).toBe(2);
-    expect(committed).toEqual([[`s3://${a.bucket}/${a.key}`], [`s3://${c.bucket}/${c.key}`]]);
+    expect(committed).toEqual([[dataFilePathOf(a)], [dataFilePathOf(c)]]);
     expect(tap.uncommitted().map((m) => m.key)).toEqual([b.key]);
     expect(tap.tally.storedRecords).toBe(15);
     expect(tap.tally.storedRecordsCommitted).toBe(10);

@@ -39,9 +39,14 @@ export interface AnnouncedFile {
   stats: DataFileStats;
 }
 
+/** The path a table lists an announced object's file under, and "table updated" names it by. */
+export function dataFilePathOf(manifest: Pick<ObjectManifest, "bucket" | "key">): string {
+  return `s3://${manifest.bucket}/${manifest.key}`;
+}
+
 /** The announced file of a "data available" message; refuses quarantine objects and files without statistics. */
 export function announcedFileOf(manifest: ObjectManifest): AnnouncedFile {
-  const path = `s3://${manifest.bucket}/${manifest.key}`;
+  const path = dataFilePathOf(manifest);
   if (manifest.kind !== "lake")
     throw new DataFileError(`${path} is a ${manifest.kind} object, not a table file`);
   if (!manifest.iceberg) {
