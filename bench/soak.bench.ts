@@ -27,6 +27,7 @@ import { sleep } from "../src/core/backoff.ts";
 import { LAKE_PREFIX } from "../src/core/layout.ts";
 import { resourceSpec } from "../src/core/spec.ts";
 import { type RunningEmulators, startEmulators } from "../src/local/emulators.ts";
+import { collectGarbage } from "../src/local/full-collection.ts";
 import { LocalPipeline, localClients } from "../src/local/pipeline.ts";
 import { auditNotifications, auditQuarantine, overlappingObjects } from "../test/faults/audit.ts";
 import { type FaultRule, faultsEnv, injectThrottling } from "../test/faults/inject.ts";
@@ -35,7 +36,7 @@ import { checkTables } from "../test/support/iceberg.ts";
 import { listPipelineObjects } from "../test/support/local-aws.ts";
 import { NotificationTimes } from "../test/support/notification-times.ts";
 import { lineChart } from "./chart.ts";
-import { HEAP_DIR_ENV } from "./soak/heap-report.ts";
+import { HEAP_DIR_ENV, LIVE_HEAP_EVERY_MS } from "./soak/heap-report.ts";
 import { shipAtRate, simulatedEvents } from "./support.ts";
 
 // ---- plan
@@ -197,57 +198,59 @@ const orNaN = (read: () => number) => {
 };
 const diskBytes = (path: string) =>
   Number(spawnSync("du", ["-sb", path], { encoding: "utf8" }).stdout.split("\t")[0]);
-/** Heap of the function pool's live environments (reported in the last 15 s), by role; NaN when none reported. */
-function poolHeap(role: "processor" | "bridge"): number {
-  let sum = Number.NaN;
+/**
+ * The function pool's environments of a role that measured their live heap lately (within an
+ * interval and a half): the mean per environment and how many. Per environment, because that
+ * is what a leak grows and what each Lambda environment's memory limit bounds; how many there
+ * are follows the load and the crashes. NaN when none reported.
+ */
+function poolHeap(role: "processor" | "bridge"): { meanLive: number; environments: number } {
+  const live: number[] = [];
   for (const name of readdirSync(heapDir).filter((n) => n.startsWith(`${role}-`) && n.endsWith(".json"))) {
     const figure = JSON.parse(readFileSync(join(heapDir, name), "utf8")) as {
       atMs: number;
-      heapUsed: number;
+      liveHeapUsed: number;
     };
-    if (Date.now() - figure.atMs < 15_000) sum = (Number.isNaN(sum) ? 0 : sum) + figure.heapUsed;
+    if (Date.now() - figure.atMs < 1.5 * LIVE_HEAP_EVERY_MS) live.push(figure.liveHeapUsed);
   }
-  return sum;
+  const meanLive = live.length > 0 ? live.reduce((a, b) => a + b, 0) / live.length : Number.NaN;
+  return { meanLive, environments: live.length };
 }
 
 const MiB = 2 ** 20;
 /**
- * Memory, every few seconds. A single sample catches a heap full of garbage or a process in the
- * middle of a batch, so each minute's row keeps the floor of its samples: the memory the process
- * holds on to, which is what grows when something leaks.
+ * Memory. Processes' RSS every few seconds: a single sample catches a process in the middle of
+ * a batch, so each minute's row keeps the floor of its samples, the memory the process holds on
+ * to, which is what grows when something leaks. Heaps: the floor of such samples still holds
+ * the garbage of the last collections (V8 lets it grow with the heap, and a minute may see no
+ * full collection), so the heaps are measured live, right after a full collection: the request
+ * thread's at each row, the host's and each function environment's every LIVE_HEAP_EVERY_MS.
  */
 const MEMORY_EVERY_MS = 5_000;
-const MEMORY_SERIES = [
-  "pipelineProcessRssMiB",
+const RSS_SERIES = ["pipelineProcessRssMiB", "emulatorHostRssMiB"] as const;
+const HEAP_SERIES = [
   "requestThreadHeapMiB",
   "processorHeapMiB",
   "bridgeHeapMiB",
-  "emulatorHostRssMiB",
   "emulatorHostHeapMiB",
 ] as const;
-type MemorySeries = (typeof MEMORY_SERIES)[number];
-const memorySamples: Array<Record<MemorySeries, number> & { maintenance: boolean }> = [];
-/** The emulator host's heap as it last reported it over IPC (asked at each sample). */
-let hostHeap: { atMs: number; heapUsed: number } | undefined;
+const MEMORY_SERIES = [...RSS_SERIES, ...HEAP_SERIES] as const;
+type RssSeries = (typeof RSS_SERIES)[number];
+const memorySamples: Array<Record<RssSeries, number> & { maintenance: boolean }> = [];
+/** The emulator host's live heap as it last reported it over IPC. */
+let hostHeap: { atMs: number; liveHeapUsed: number } | undefined;
 function askHostHeap(): void {
-  emulators.memory().then(
+  emulators.memory({ afterFullCollection: true }).then(
     ({ heapUsed }) => {
-      hostHeap = { atMs: Date.now(), heapUsed };
+      hostHeap = { atMs: Date.now(), liveHeapUsed: heapUsed };
     },
-    () => {}, // restarting: its sample is NaN
+    () => {}, // restarting: no figure until it is back
   );
 }
 function sampleMemory(): void {
-  askHostHeap();
-  const own = process.memoryUsage();
   memorySamples.push({
-    pipelineProcessRssMiB: own.rss / MiB,
-    requestThreadHeapMiB: own.heapUsed / MiB,
-    processorHeapMiB: poolHeap("processor") / MiB,
-    bridgeHeapMiB: poolHeap("bridge") / MiB,
+    pipelineProcessRssMiB: process.memoryUsage.rss() / MiB,
     emulatorHostRssMiB: orNaN(() => rssOf(emulators.endpoints.pid)) / MiB,
-    emulatorHostHeapMiB:
-      hostHeap && Date.now() - hostHeap.atMs < 15_000 ? hostHeap.heapUsed / MiB : Number.NaN,
     // Table maintenance runs in its own environment, which holds up to the maintenance
     // function's memory (8 GiB on AWS, its own Lambda) while it compacts and is shut down a
     // little after: its samples count towards the peak, not the floor.
@@ -257,17 +260,28 @@ function sampleMemory(): void {
 const minOf = (xs: number[]) => (xs.length > 0 ? Math.min(...xs) : Number.NaN);
 const maxOf = (xs: number[]) => (xs.length > 0 ? Math.max(...xs) : Number.NaN);
 const samples: Array<Record<string, number>> = [];
-/** One row a minute: each memory series' floor (maintenance excluded) and the pipeline's peak. */
+/** One row a minute: the RSS floors (maintenance excluded), the pipeline's peak, the live heaps. */
 function sample(): void {
   sampleMemory();
   const window = memorySamples.splice(0);
   const steady = window.filter((s) => !s.maintenance);
   const floors = Object.fromEntries(
-    MEMORY_SERIES.map((name) => [name, minOf(steady.map((s) => s[name]).filter(Number.isFinite))]),
+    RSS_SERIES.map((name) => [name, minOf(steady.map((s) => s[name]).filter(Number.isFinite))]),
   );
+  collectGarbage();
+  const processor = poolHeap("processor");
+  const bridge = poolHeap("bridge");
   samples.push({
     minute: Number(((Date.now() - startedAt) / 60_000).toFixed(2)),
     ...floors,
+    requestThreadHeapMiB: process.memoryUsage().heapUsed / MiB,
+    processorHeapMiB: processor.meanLive / MiB,
+    processorEnvironments: processor.environments,
+    bridgeHeapMiB: bridge.meanLive / MiB,
+    emulatorHostHeapMiB:
+      hostHeap && Date.now() - hostHeap.atMs < 1.5 * LIVE_HEAP_EVERY_MS
+        ? hostHeap.liveHeapUsed / MiB
+        : Number.NaN,
     pipelineProcessPeakRssMiB: maxOf(window.map((s) => s.pipelineProcessRssMiB)),
     maintenanceSamples: window.length - steady.length,
     pipelineProcessFds: fdsOf(process.pid),
@@ -275,6 +289,8 @@ function sample(): void {
     kinesisDiskMiB: diskBytes(join(dir, "kinesis")) / MiB,
     s3DiskMiB: diskBytes(join(dir, "s3")) / MiB,
   });
+  // As it goes: a run that fails at the end keeps its minutes in the console.
+  console.log(JSON.stringify(samples.at(-1), (_, v) => (typeof v === "number" ? Number(v.toFixed(1)) : v)));
 }
 
 // ---- faults that are actions, not middleware rules
@@ -319,6 +335,8 @@ console.log(
 );
 await sleep(Math.max(0, startedAt - Date.now()));
 const memorySampler = setInterval(sampleMemory, Math.min(MEMORY_EVERY_MS, SAMPLE_MS / 2));
+const hostHeapSampler = setInterval(askHostHeap, LIVE_HEAP_EVERY_MS);
+askHostHeap();
 const sampler = setInterval(sample, SAMPLE_MS);
 // The producer ships on its own while the faults strike.
 const shipping = shipAtRate(shipper, pool, RATE, MINUTES * 60, source);
@@ -335,6 +353,7 @@ const refused = shipper.stats.refused;
 sample();
 clearInterval(sampler);
 clearInterval(memorySampler);
+clearInterval(hostHeapSampler);
 await shipper.flush();
 // Comparing the last bridge's count with everything sent, the drain could never end after a
 // restart: it waited its whole 5 minutes and reported "not drained" with nothing missing.
@@ -553,13 +572,13 @@ const md = [
   "| --- | --- | --- | --- |",
   ...perMinute.map((r) => `| ${r.minute} | ${r.events} | ${r.p50Ms} | ${r.p99Ms} |`),
   "",
-  `Memory: each minute's floor of samples every ${MEMORY_EVERY_MS / 1000} s, without those taken while table maintenance had an environment (its own Lambda on AWS). Peak RSS of the pipeline process while maintenance ran: ${maintenancePeakMiB === undefined ? "no run in this soak" : `${maintenancePeakMiB.toFixed(0)} MiB`}.`,
+  `Memory: RSS is each minute's floor of samples every ${MEMORY_EVERY_MS / 1000} s, without those taken while table maintenance had an environment (its own Lambda on AWS). Heaps are live, measured right after a full collection: the request thread's at each row, the emulator host's and each function environment's every ${LIVE_HEAP_EVERY_MS / 1000} s; the processor's is the mean of its environments. Peak RSS of the pipeline process while maintenance ran: ${maintenancePeakMiB === undefined ? "no run in this soak" : `${maintenancePeakMiB.toFixed(0)} MiB`}.`,
   "",
-  "| minute | pipeline process RSS MiB (peak) | request thread heap MiB | processor heap MiB | bridge heap MiB | emulator host RSS MiB | emulator host heap MiB | fds (pipeline / host) | Kinesis disk MiB | S3 disk MiB |",
+  "| minute | pipeline process RSS MiB (peak) | request thread heap MiB | processor heap MiB (environments) | bridge heap MiB | emulator host RSS MiB | emulator host heap MiB | fds (pipeline / host) | Kinesis disk MiB | S3 disk MiB |",
   `|${" --- |".repeat(10)}`,
   ...output.samples.map(
     (s) =>
-      `| ${s.minute}${s.maintenanceSamples ? " (maintenance)" : ""} | ${s.pipelineProcessRssMiB} (${s.pipelineProcessPeakRssMiB}) | ${s.requestThreadHeapMiB} | ${s.processorHeapMiB} | ${s.bridgeHeapMiB} | ${s.emulatorHostRssMiB} | ${s.emulatorHostHeapMiB} | ${s.pipelineProcessFds} / ${s.emulatorHostFds} | ${s.kinesisDiskMiB} | ${s.s3DiskMiB} |`,
+      `| ${s.minute}${s.maintenanceSamples ? " (maintenance)" : ""} | ${s.pipelineProcessRssMiB} (${s.pipelineProcessPeakRssMiB}) | ${s.requestThreadHeapMiB} | ${s.processorHeapMiB} (${s.processorEnvironments}) | ${s.bridgeHeapMiB} | ${s.emulatorHostRssMiB} | ${s.emulatorHostHeapMiB} | ${s.pipelineProcessFds} / ${s.emulatorHostFds} | ${s.kinesisDiskMiB} | ${s.s3DiskMiB} |`,
   ),
 ].join("\n");
 writeFileSync(new URL("./results/soak.md", import.meta.url), `${md}\n`);
@@ -582,9 +601,9 @@ writeFileSync(
       title: "emulator host RSS",
       unit: "MiB",
       points: series("emulatorHostRssMiB"),
-      compare: { label: "heap", points: series("emulatorHostHeapMiB") },
+      compare: { label: "live heap", points: series("emulatorHostHeapMiB") },
     },
-    { title: "processor heap (live environments)", unit: "MiB", points: series("processorHeapMiB") },
+    { title: "processor heap, live, per environment", unit: "MiB", points: series("processorHeapMiB") },
   ]),
 );
 console.log(md);

@@ -1,9 +1,10 @@
 /**
  * Child-process entry of the emulator host: reads its options from the environment, reports
- * readiness over IPC, answers memory requests over IPC, and stops cleanly on SIGTERM or when
- * its parent goes away.
+ * readiness over IPC, answers memory requests over IPC (after a full collection when asked),
+ * and stops cleanly on SIGTERM or when its parent goes away.
  */
 import { type HostOptions, runHost } from "./emulator-host.ts";
+import { collectGarbage } from "./full-collection.ts";
 
 const options = JSON.parse(process.env.TICKLAKE_HOST_OPTIONS ?? "{}") as HostOptions;
 const { ready, stop } = await runHost(options);
@@ -19,7 +20,9 @@ process.on("SIGTERM", shutdown);
 // the pipeline drains into them first.
 process.on("SIGINT", () => {});
 process.on("disconnect", shutdown);
-process.on("message", (message: { type?: unknown }) => {
-  if (message?.type === "memory") process.send?.({ type: "memory", usage: process.memoryUsage() });
+process.on("message", (message: { type?: unknown; afterFullCollection?: unknown }) => {
+  if (message?.type !== "memory") return;
+  if (message.afterFullCollection === true) collectGarbage();
+  process.send?.({ type: "memory", usage: process.memoryUsage() });
 });
 process.send?.(ready);

@@ -28,8 +28,18 @@ export interface RunningEmulators {
   stop(): Promise<void>;
   /** SIGKILL: a crash, for fault tests. */
   kill(): Promise<void>;
-  /** The host process's memory, as its own `process.memoryUsage()` reports it. */
-  memory(timeoutMs?: number): Promise<NodeJS.MemoryUsage>;
+  /**
+   * The host process's memory, as its own `process.memoryUsage()` reports it: as it is, or right
+   * after a full garbage collection (what its heap holds on to; the collection pauses the host).
+   */
+  memory(options?: MemoryRequest): Promise<NodeJS.MemoryUsage>;
+}
+
+export interface MemoryRequest {
+  /** @default false */
+  afterFullCollection?: boolean;
+  /** @default 5_000 */
+  timeoutMs?: number;
 }
 
 const HOST = "127.0.0.1";
@@ -39,7 +49,10 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-function memoryOf(child: ChildProcess, timeoutMs: number): Promise<NodeJS.MemoryUsage> {
+function memoryOf(
+  child: ChildProcess,
+  { afterFullCollection = false, timeoutMs = 5_000 }: MemoryRequest,
+): Promise<NodeJS.MemoryUsage> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: { type?: unknown; usage?: NodeJS.MemoryUsage }) => {
       if (message?.type !== "memory" || !message.usage) return;
@@ -62,7 +75,7 @@ function memoryOf(child: ChildProcess, timeoutMs: number): Promise<NodeJS.Memory
     child.on("message", onMessage);
     child.once("exit", onExit);
     if (!child.connected) onExit();
-    else child.send({ type: "memory" });
+    else child.send({ type: "memory", afterFullCollection });
   });
 }
 
@@ -119,6 +132,6 @@ export async function startEmulators(options: EmulatorOptions): Promise<RunningE
       child.kill("SIGKILL");
       await exited(child);
     },
-    memory: (timeoutMs = 5_000) => memoryOf(child, timeoutMs),
+    memory: (request = {}) => memoryOf(child, request),
   };
 }

@@ -41,7 +41,7 @@ describe("emulator host", () => {
     }
   });
 
-  it("reports its own memory over IPC, and refuses to once it has exited", async () => {
+  it("reports its own memory over IPC, also after a full collection, and refuses to once it has exited", async () => {
     const emulators = await emulatorsIn(state.dir);
     const usage = await emulators.memory();
     // The host's figures, not this process's: a heap smaller than the RSS of the host's pid.
@@ -50,6 +50,11 @@ describe("emulator host", () => {
     expect(usage.heapUsed).toBeGreaterThan(0);
     expect(usage.heapUsed).toBeLessThan(usage.rss);
     expect(Math.abs(usage.rss - rss) / rss).toBeLessThan(0.5);
+    // After a full collection the host reports again, and still runs (the collection is its own).
+    const live = await emulators.memory({ afterFullCollection: true });
+    expect(live.heapUsed).toBeGreaterThan(0);
+    expect(live.heapUsed).toBeLessThan(live.rss);
+    expect(readFileSync(`/proc/${emulators.endpoints.pid}/status`, "utf8")).toMatch(/State:\s+[RS]/);
     await emulators.kill();
     await expect(emulators.memory()).rejects.toThrow(/exited/);
   });
