@@ -361,6 +361,8 @@ const drained = await pipeline.drain(
   DRAIN_TIMEOUT_MS,
   Math.max(0, shipper.stats.sent - deliveredBeforeRestarts),
 );
+const drainPending = pipeline.drainPending;
+if (!drained) console.log(`the drain ran out of time waiting for: ${drainPending.join("; ")}`);
 
 // ---- audit: a list of checks, each adding figures
 
@@ -524,6 +526,7 @@ const output = {
   shipped,
   refused,
   drained,
+  drainPending,
   throttledRecords: throttledRecords(),
   faults: injected.map((f) => ({ ...f, minute: Number(((f.atMs - startedAt) / 60_000).toFixed(1)) })),
   audit: auditReport,
@@ -546,7 +549,7 @@ const md = [
   "",
   "| lost | duplicate records | duplicate objects | quarantined / injected (found) | objects / notified | DLQ | drained |",
   "| --- | --- | --- | --- | --- | --- | --- |",
-  `| ${auditReport.lost} | ${auditReport.duplicateRecords} | ${auditReport.duplicateObjects} | ${auditReport.quarantined} / ${auditReport.injected} (${auditReport.quarantinedInjected}) | ${auditReport.objects} / ${auditReport.notifiedObjects} | ${auditReport.dlq} | ${drained ? "yes" : "**no**"} |`,
+  `| ${auditReport.lost} | ${auditReport.duplicateRecords} | ${auditReport.duplicateObjects} | ${auditReport.quarantined} / ${auditReport.injected} (${auditReport.quarantinedInjected}) | ${auditReport.objects} / ${auditReport.notifiedObjects} | ${auditReport.dlq} | ${drained ? "yes" : `**no**: waiting for ${drainPending.join("; ")}`} |`,
   "",
   "Tables, read by pyiceberg (current snapshots) and DuckDB:",
   "",

@@ -57,12 +57,19 @@ export class DeployedPipeline implements PipelineView {
     return pipelineCounts(this.clients, urls, this.#tap.tally, undefined);
   }
 
+  drainPending: readonly string[] = [];
+
   async drain(timeoutMs: number, produced: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const counts = await this.counts();
-      if (counts.stored + counts.quarantined >= produced && counts.queued + counts.inFlight === 0)
-        return true;
+      const accounted = counts.stored + counts.quarantined;
+      const queued = counts.queued + counts.inFlight;
+      this.drainPending = [
+        accounted >= produced ? undefined : `${accounted} of ${produced} records stored or quarantined`,
+        queued === 0 ? undefined : `${queued} messages in the processor's queue`,
+      ].filter((pending) => pending !== undefined);
+      if (this.drainPending.length === 0) return true;
       await sleep(1_000);
     }
     return false;

@@ -42,6 +42,8 @@ export interface PipelineView {
   counts(): Promise<PipelineCounts>;
   /** Waits until `produced` records are accounted for and the queue is empty. */
   drain(timeoutMs: number, produced: number): Promise<boolean>;
+  /** What the last drain was still waiting for when it gave up, in words; empty after one that ended. */
+  readonly drainPending: readonly string[];
   stop(): Promise<void>;
 }
 

@@ -230,6 +230,7 @@ export async function up(options: UpOptions): Promise<UpSummary> {
     await rm(join(options.stateDir, UP_FILE), { force: true });
     const leftInSpool = await server.close(options.drainTimeoutSeconds * 1000);
     const drained = await pipeline.drain(options.drainTimeoutSeconds * 1000, shipper.stats.sent);
+    if (!drained) out(`the drain ran out of time waiting for: ${pipeline.drainPending.join("; ")}`);
     monitor.stop();
     const counts = await pipeline.counts();
     // Objects whose append was announced are in their table; the rest are looked up.

@@ -441,13 +441,16 @@ export class LocalPipeline implements PipelineView {
     return { ...counts, bridged: this.bridge.stats.recordsDelivered };
   }
 
+  /** What the last drain was still waiting for when it gave up; empty after one that ended. */
+  drainPending: readonly string[] = [];
+
   /**
    * Waits until everything in the stream has been bridged, processed, announced and committed:
    * the bridge is at every shard's tip (and has delivered at least `produced` records), the
    * queue is empty, the committer's queue is empty (it deletes announcements only once their
    * commit is done, so this waits for the last commit, up to a commit interval), and the
    * notification queue is empty.
-   * Returns false when `timeoutMs` passes first.
+   * Returns false when `timeoutMs` passes first; `drainPending` then says what was left.
    */
   async drain(timeoutMs: number, produced = 0): Promise<boolean> {
     const startedAt = Date.now();
@@ -459,18 +462,21 @@ export class LocalPipeline implements PipelineView {
         queueDepth(this.clients, this.resources.committerQueueUrl),
         queueDepth(this.clients, this.resources.monitorQueueUrl),
       ]);
-      const idle =
+      const delivered = this.bridge.stats.recordsDelivered;
+      const waiting = (count: number, what: string) => (count > 0 ? `${count} ${what}` : undefined);
+      this.drainPending = [
         // What was in the stream when the drain began has been read and delivered, and at
         // least as much as the caller knows was produced.
-        this.bridge.caughtUpSince(startedAt) &&
-        this.bridge.stats.recordsDelivered >= produced &&
-        queue.visible + queue.inFlight === 0 &&
-        this.processor.inFlight === 0 &&
-        committer.visible + committer.inFlight === 0 &&
-        this.committer.inFlight === 0 &&
-        notifications.visible + notifications.inFlight === 0;
+        this.bridge.caughtUpSince(startedAt) ? undefined : "the bridge is not at the stream's tip",
+        delivered >= produced ? undefined : `the bridge delivered ${delivered} of ${produced} records`,
+        waiting(queue.visible + queue.inFlight, "messages in the processor's queue"),
+        waiting(this.processor.inFlight, "processor batches running"),
+        waiting(committer.visible + committer.inFlight, "announcements in the committer's queue"),
+        waiting(this.committer.inFlight, "commits running"),
+        waiting(notifications.visible + notifications.inFlight, "notifications not yet read"),
+      ].filter((pending) => pending !== undefined);
       // Two quiet looks in a row: a message between two stages is not mistaken for the end.
-      quietRounds = idle ? quietRounds + 1 : 0;
+      quietRounds = this.drainPending.length === 0 ? quietRounds + 1 : 0;
       if (quietRounds >= 2) return true;
       await sleep(250);
     }

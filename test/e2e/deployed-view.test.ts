@@ -45,6 +45,9 @@ describe("DeployedPipeline (the view of `up --target aws`)", () => {
       const counts = await view.counts();
       expect(counts).toMatchObject({ bridged: undefined, stored: 300, quarantined: 2, dlq: 0, queued: 0 });
       expect(counts.objects).toBe(run.pipeline.notifications.tally.objects);
+      // A drain that cannot end names what it waits for.
+      expect(await view.drain(500, 303)).toBe(false);
+      expect(view.drainPending).toEqual(["302 of 303 records stored or quarantined"]);
     } finally {
       await view.stop();
     }

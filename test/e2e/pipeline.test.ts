@@ -148,6 +148,7 @@ async function runBatch(pipeline: LocalPipeline, texts: Array<{ text: string; ke
   await shipper.flush();
   expect(shipper.stats.sent).toBe(texts.length);
   expect(await pipeline.drain(90_000)).toBe(true);
+  expect(pipeline.drainPending).toEqual([]);
 }
 
 describe.each(BACKENDS)(
@@ -191,6 +192,11 @@ describe.each(BACKENDS)(
         ];
         await runBatch(pipeline, mixed);
         ledger.push(...first);
+        // A drain that cannot end (more produced than was ever sent) names what it waits for.
+        expect(await pipeline.drain(600, mixed.length + 1)).toBe(false);
+        expect(pipeline.drainPending).toEqual([
+          `the bridge delivered ${mixed.length} of ${mixed.length + 1} records`,
+        ]);
 
         afterFirst = await readLake(pipeline);
         const stored = afterFirst.records.map((r) => r.event.id);
