@@ -1,15 +1,22 @@
 /**
- * EMULATOR-SPECIFIC: a fix to kinesalite 3.3.3, applied before kinesalite loads; the host
- * takes kinesalite from here. Real Kinesis needs none of it.
+ * EMULATOR-SPECIFIC: fixes to kinesalite 3.3.3, applied before kinesalite loads; the host
+ * takes kinesalite from here. Real Kinesis needs none of them.
  *
- * kinesalite answers GetShardIterator AT_TIMESTAMP by scanning the shard for the first record
- * that arrived at or after the timestamp, and only answers when it finds one: on a shard with
- * no such record the request never gets an answer. Kinesis returns an iterator at the shard's
- * tip instead, which then yields the records put after it. The shipper's check after a lost
- * answer and `ticklake replay --from` ask exactly that of shards that may have nothing newer.
- * The wrapper below scans first and, when nothing qualifies, asks kinesalite for LATEST.
- * (A record that lands while the scan runs would be skipped by the LATEST iterator: an
- * emulator race, a scan of an empty or idle shard taking a few milliseconds.)
+ * 1. kinesalite answers GetShardIterator AT_TIMESTAMP by scanning the shard for the first
+ *    record that arrived at or after the timestamp, and only answers when it finds one: on a
+ *    shard with no such record the request never gets an answer. Kinesis returns an iterator
+ *    at the shard's tip instead, which then yields the records put after it. The shipper's
+ *    check after a lost answer and `ticklake replay --from` ask exactly that of shards that
+ *    may have nothing newer. The wrapper below scans first and, when nothing qualifies, asks
+ *    kinesalite for LATEST. (A record that lands while the scan runs would be skipped by the
+ *    LATEST iterator: an emulator race, a scan of an empty or idle shard taking a few
+ *    milliseconds.)
+ * 2. kinesalite opens its LevelDB with leveldown's defaults, which keep up to 1,000 table files
+ *    open, each with its index and filter blocks in memory (about 40 KB per 2 MB table of
+ *    records). The stream keeps a day of records, so at 5,000 events/s (about 33 MiB of
+ *    records a minute) that memory grows for most of a day before the bound holds it. Readers
+ *    read near the tip, which the newest tables hold; `LEVELDB_MAX_OPEN_FILES` bounds the
+ *    cache, and an old table read again (a replay from the horizon) is opened again.
  */
 import { createRequire } from "node:module";
 
@@ -78,6 +85,24 @@ const getShardIterator: Action = (store, data, cb) => {
     // No such stream: kinesalite's own error for it.
     () => original(store, data, cb),
   );
+};
+
+/** Open files LevelDB may keep: table files (all but 10 of them) and its own. */
+export const LEVELDB_MAX_OPEN_FILES = 100;
+
+interface LevelDown {
+  _open(options: Record<string, unknown>, cb: Callback): void;
+}
+// kinesalite requires leveldown when it opens a store: the bounded one is in the cache by then.
+const leveldownPath = createRequire(require.resolve("kinesalite/db")).resolve("leveldown");
+const leveldown = require(leveldownPath) as (location: string) => LevelDown;
+const cachedLeveldown = require.cache[leveldownPath];
+if (!cachedLeveldown) throw new Error(`kinesalite's ${leveldownPath} is not in the module cache`);
+cachedLeveldown.exports = (location: string): LevelDown => {
+  const store = leveldown(location);
+  const open = store._open.bind(store);
+  store._open = (options, cb) => open({ ...options, maxOpenFiles: LEVELDB_MAX_OPEN_FILES }, cb);
+  return store;
 };
 
 // kinesalite reads its actions once, from the module cache, when it is first loaded.

@@ -1,10 +1,13 @@
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   CreateStreamCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
   PutRecordCommand,
   type PutRecordCommandOutput,
+  PutRecordsCommand,
 } from "@aws-sdk/client-kinesis";
 import {
   CreateBucketCommand,
@@ -13,6 +16,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LEVELDB_MAX_OPEN_FILES } from "../../src/local/kinesalite-fixes.ts";
 import { localClients } from "../../src/local/pipeline.ts";
 import { readEndpoints } from "../../src/local/state.ts";
 import { emulatorsIn, tempStateDir } from "../support/local-aws.ts";
@@ -180,4 +184,50 @@ describe("emulator host", () => {
       await emulators.stop();
     }
   });
+
+  it("keeps at most LEVELDB_MAX_OPEN_FILES of the stream's table files open, however many it reads", async () => {
+    const emulators = await emulatorsIn(state.dir);
+    const clients = localClients(emulators.endpoints);
+    try {
+      await clients.kinesis.send(new CreateStreamCommand({ StreamName: "long", ShardCount: 1 }));
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      // Incompressible records (stored as base64, 64 KiB each, 6 MiB a call): more of LevelDB's
+      // 2 MiB table files than it may keep open.
+      const calls = Math.ceil(((LEVELDB_MAX_OPEN_FILES + 10) * 2) / 6);
+      const record = () => ({ PartitionKey: "k", Data: randomBytes(48 * 1024) });
+      for (let call = 0; call < calls; call++)
+        await clients.kinesis.send(
+          new PutRecordsCommand({ StreamName: "long", Records: Array.from({ length: 96 }, record) }),
+        );
+      const tableFiles = () =>
+        readdirSync(join(state.dir, "kinesis")).filter((name) => name.endsWith(".ldb")).length;
+      expect(tableFiles()).toBeGreaterThan(LEVELDB_MAX_OPEN_FILES);
+      // Reading the whole shard opens every table, the oldest first.
+      let { ShardIterator: iterator } = await clients.kinesis.send(
+        new GetShardIteratorCommand({
+          StreamName: "long",
+          ShardId: "shardId-000000000000",
+          ShardIteratorType: "TRIM_HORIZON",
+        }),
+      );
+      let read = 0;
+      for (;;) {
+        const out = await clients.kinesis.send(
+          new GetRecordsCommand({ ShardIterator: iterator, Limit: 200 }),
+        );
+        read += out.Records?.length ?? 0;
+        iterator = out.NextShardIterator;
+        if (!out.Records?.length) break;
+      }
+      expect(read).toBe(calls * 96);
+      // LevelDB maps each open table file (Linux, 64-bit): the host's mappings are its open tables.
+      const maps = readFileSync(`/proc/${emulators.endpoints.pid}/maps`, "utf8");
+      const open = new Set(maps.match(/\S+\.ldb$/gm));
+      expect(open.size).toBeGreaterThan(0);
+      expect(open.size).toBeLessThanOrEqual(LEVELDB_MAX_OPEN_FILES);
+    } finally {
+      clients.destroy();
+      await emulators.stop();
+    }
+  }, 120_000);
 });
