@@ -7,7 +7,7 @@ import { sleep } from "../core/backoff.ts";
 import type { AwsClients, ClientOptions } from "./clients.ts";
 import { NotificationTap } from "./notifications.ts";
 import { subscribeQueue } from "./object-sync.ts";
-import { type PipelineCounts, type PipelineView, pipelineCounts } from "./pipeline-view.ts";
+import { NO_LOOK, type PipelineCounts, type PipelineView, pipelineCounts } from "./pipeline-view.ts";
 import type { StackOutputs } from "./stack-outputs.ts";
 
 export class DeployedPipeline implements PipelineView {
@@ -61,6 +61,7 @@ export class DeployedPipeline implements PipelineView {
 
   async drain(timeoutMs: number, produced: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    this.drainPending = [NO_LOOK];
     while (Date.now() < deadline) {
       const counts = await this.counts();
       const accounted = counts.stored + counts.quarantined;

@@ -28,6 +28,9 @@ export interface PipelineCounts {
   committerDlq: number | undefined;
 }
 
+/** `drainPending` of a drain whose time ran out before its first look. */
+export const NO_LOOK = "a first look (the time ran out before it)";
+
 /** What `ticklake up` needs of a pipeline, local or deployed. */
 export interface PipelineView {
   readonly clients: AwsClients;

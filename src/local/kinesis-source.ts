@@ -165,7 +165,15 @@ export class KinesisSource {
         const atTip = records.length === 0 || (result.MillisBehindLatest === 0 && records.length < limit);
         if (buffer.length === 0 && atTip) this.#atTipSince.set(shardId, readStartedAt);
         if (!iterator) return; // the shard was closed by a reshard
-        if (records.length === 0) await sleep(options.idlePollMs ?? 250);
+        // Nothing new: pause before the next read, but not past the window of what is
+        // buffered, which Lambda delivers when its window closes, not at a later poll.
+        if (records.length === 0) {
+          const windowLeft =
+            buffer.length > 0
+              ? bufferSince + options.maxBatchingWindowMs - Date.now()
+              : Number.POSITIVE_INFINITY;
+          await sleep(Math.max(0, Math.min(options.idlePollMs ?? 250, windowLeft)));
+        }
       } catch (error) {
         options.onError?.(error);
         if (!failed) {

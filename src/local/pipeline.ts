@@ -8,7 +8,13 @@ import { readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type AwsClients, type ClientOptions, createClients } from "../aws/clients.ts";
 import { NotificationTap } from "../aws/notifications.ts";
-import { type PipelineCounts, type PipelineView, pipelineCounts, queueDepth } from "../aws/pipeline-view.ts";
+import {
+  NO_LOOK,
+  type PipelineCounts,
+  type PipelineView,
+  pipelineCounts,
+  queueDepth,
+} from "../aws/pipeline-view.ts";
 import { type ReplayReport, replay } from "../aws/replay.ts";
 import { type TableLayer, tableDeps, tableLayerOf } from "../aws/tables.ts";
 import { sleep } from "../core/backoff.ts";
@@ -456,6 +462,7 @@ export class LocalPipeline implements PipelineView {
     const startedAt = Date.now();
     const deadline = startedAt + timeoutMs;
     let quietRounds = 0;
+    this.drainPending = [NO_LOOK];
     while (Date.now() < deadline) {
       const [queue, committer, notifications] = await Promise.all([
         queueDepth(this.clients, this.resources.queueUrl),
@@ -480,6 +487,7 @@ export class LocalPipeline implements PipelineView {
       if (quietRounds >= 2) return true;
       await sleep(250);
     }
+    if (this.drainPending.length === 0) this.drainPending = ["a second quiet look in a row"];
     return false;
   }
 

@@ -176,4 +176,57 @@ describe("local event sources", () => {
       [...(first.Records ?? []), ...(second.Records ?? [])].map((r) => r.SequenceNumber),
     );
   });
+
+  it("Kinesis: delivers a partial batch when its window closes, not at the next idle poll", async () => {
+    await clients.kinesis.send(new CreateStreamCommand({ StreamName: "es-window", ShardCount: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await clients.kinesis.send(
+      new PutRecordsCommand({
+        StreamName: "es-window",
+        Records: [1, 2, 3].map((i) => ({ PartitionKey: "k", Data: Buffer.from(String(i)) })),
+      }),
+    );
+    const pool = new FunctionPool({
+      functionName: "w",
+      moduleUrl: FIXTURES,
+      exportName: "countRecords",
+      env: {},
+      size: 1,
+      timeoutMs: 5_000,
+    });
+    const checkpoints = new CheckpointStore(join(state.dir, "es-window-checkpoints.json"));
+    await checkpoints.load();
+    const source = new KinesisSource({
+      kinesis: clients.kinesis,
+      streamName: "es-window",
+      streamArn: "arn:aws:kinesis:us-east-1:000000000000:stream/es-window",
+      region: "us-east-1",
+      pool,
+      checkpoints,
+      batchSize: 100,
+      maxBatchingWindowMs: 300,
+      // An idle pause longer than the test waits for the delivery, which must not wait for
+      // it (the stop at the end does: it lets the pause end).
+      idlePollMs: 6_000,
+    });
+    await source.start();
+    try {
+      // The invocation begins before the idle pause would end (its environment's cold start
+      // is not the source's to wait for).
+      await eventually(
+        async () => (source.stats.invocations === 1 ? true : undefined),
+        4_000,
+        "the batch's invocation",
+      );
+      await eventually(
+        async () => (source.stats.recordsDelivered === 3 ? true : undefined),
+        20_000,
+        "the three records delivered",
+      );
+      expect(source.stats.invocations).toBe(1);
+    } finally {
+      await source.stop();
+      await pool.close();
+    }
+  });
 });
