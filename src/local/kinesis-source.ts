@@ -1,7 +1,7 @@
 /**
  * The local Kinesis event source: what Lambda's event source mapping does for the bridge.
  * One poller per shard, batches of up to `batchSize` records gathered for at most the batching
- * window, invocations with Lambda's event shape, retries of a failed batch until it succeeds,
+ * window (timed from the oldest record's arrival in the stream), invocations with Lambda's event shape, retries of a failed batch until it succeeds,
  * and a checkpoint per shard, written after each successful batch, that survives restarts.
  */
 import {
@@ -27,6 +27,8 @@ export interface KinesisSourceOptions {
   maxBatchingWindowMs: number;
   /** Pause between empty polls; Lambda polls each shard about once a second. @default 250 */
   idlePollMs?: number;
+  /** The source's clock, ms: batching windows and `caughtUpSince` are timed with it. @default Date.now */
+  now?: () => number;
   onError?: (error: unknown) => void;
 }
 
@@ -39,6 +41,11 @@ export interface KinesisSourceStats {
   resultTotals: Record<string, number>;
 }
 
+/** When the stream received `record`, ms; `fallback` when the stream does not say. */
+function arrivalMs(record: _Record, fallback: number): number {
+  return record.ApproximateArrivalTimestamp?.getTime() ?? fallback;
+}
+
 function toEventRecord(record: _Record, shardId: string, options: KinesisSourceOptions): KinesisStreamRecord {
   return {
     kinesis: {
@@ -46,7 +53,7 @@ function toEventRecord(record: _Record, shardId: string, options: KinesisSourceO
       partitionKey: record.PartitionKey ?? "",
       sequenceNumber: record.SequenceNumber ?? "",
       data: Buffer.from(record.Data ?? new Uint8Array()).toString("base64"),
-      approximateArrivalTimestamp: (record.ApproximateArrivalTimestamp?.getTime() ?? Date.now()) / 1000,
+      approximateArrivalTimestamp: arrivalMs(record, Date.now()) / 1000,
     },
     eventSource: "aws:kinesis",
     eventVersion: "1.0",
@@ -117,6 +124,7 @@ export class KinesisSource {
 
   async #poll(shardId: string): Promise<void> {
     const options = this.#options;
+    const now = options.now ?? Date.now;
     let iterator: string | undefined;
     let buffer: KinesisStreamRecord[] = [];
     let bufferSince = 0;
@@ -138,20 +146,7 @@ export class KinesisSource {
         continue;
       }
       try {
-        iterator ??= await this.#iterator(shardId);
-        const readStartedAt = Date.now();
-        const limit = Math.min(10_000, options.batchSize - buffer.length);
-        const result = await options.kinesis.send(
-          new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }),
-        );
-        iterator = result.NextShardIterator;
-        const records = result.Records ?? [];
-        if (records.length > 0 && buffer.length === 0) bufferSince = Date.now();
-        for (const record of records) buffer.push(toEventRecord(record, shardId, options));
-        this.stats.recordsRead += records.length;
-
-        const windowClosed = Date.now() - bufferSince >= options.maxBatchingWindowMs;
-        if (buffer.length > 0 && (buffer.length >= options.batchSize || windowClosed || !this.#running)) {
+        const deliver = async () => {
           const batch = buffer;
           buffer = [];
           try {
@@ -160,7 +155,32 @@ export class KinesisSource {
             failed = batch;
             throw error;
           }
+        };
+        // A window that closed while the last batch was delivered is not held for another read.
+        if (buffer.length > 0 && now() - bufferSince >= options.maxBatchingWindowMs) {
+          await deliver();
+          continue;
         }
+        iterator ??= await this.#iterator(shardId);
+        const readStartedAt = now();
+        const limit = Math.min(10_000, options.batchSize - buffer.length);
+        const result = await options.kinesis.send(
+          new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }),
+        );
+        iterator = result.NextShardIterator;
+        failures = 0;
+        const records = result.Records ?? [];
+        // The window opens when the oldest record buffered reached the stream, not when it was
+        // read: a record that arrived during the last delivery or an idle pause has waited
+        // already. Never later than the read, whatever the stream's clock says.
+        if (records.length > 0 && buffer.length === 0)
+          bufferSince = Math.min(readStartedAt, arrivalMs(records[0] as _Record, readStartedAt));
+        for (const record of records) buffer.push(toEventRecord(record, shardId, options));
+        this.stats.recordsRead += records.length;
+
+        const windowClosed = now() - bufferSince >= options.maxBatchingWindowMs;
+        if (buffer.length > 0 && (buffer.length >= options.batchSize || windowClosed || !this.#running))
+          await deliver();
         // A full page may have more behind it: kinesalite reports MillisBehindLatest 0 always.
         const atTip = records.length === 0 || (result.MillisBehindLatest === 0 && records.length < limit);
         if (buffer.length === 0 && atTip) this.#atTipSince.set(shardId, readStartedAt);
@@ -169,9 +189,7 @@ export class KinesisSource {
         // buffered, which Lambda delivers when its window closes, not at a later poll.
         if (records.length === 0) {
           const windowLeft =
-            buffer.length > 0
-              ? bufferSince + options.maxBatchingWindowMs - Date.now()
-              : Number.POSITIVE_INFINITY;
+            buffer.length > 0 ? bufferSince + options.maxBatchingWindowMs - now() : Number.POSITIVE_INFINITY;
           await sleep(Math.max(0, Math.min(options.idlePollMs ?? 250, windowLeft)));
         }
       } catch (error) {

@@ -177,6 +177,54 @@ describe("local event sources", () => {
     );
   });
 
+  it("Kinesis: times the window from a record's arrival in the stream, not from its read", async () => {
+    await clients.kinesis.send(new CreateStreamCommand({ StreamName: "es-arrival", ShardCount: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await clients.kinesis.send(
+      new PutRecordsCommand({
+        StreamName: "es-arrival",
+        Records: [1, 2].map((i) => ({ PartitionKey: "k", Data: Buffer.from(String(i)) })),
+      }),
+    );
+    const pool = new FunctionPool({
+      functionName: "a",
+      moduleUrl: FIXTURES,
+      exportName: "countRecords",
+      env: {},
+      size: 1,
+      timeoutMs: 5_000,
+    });
+    const checkpoints = new CheckpointStore(join(state.dir, "es-arrival-checkpoints.json"));
+    await checkpoints.load();
+    const windowMs = 60_000;
+    const source = new KinesisSource({
+      kinesis: clients.kinesis,
+      streamName: "es-arrival",
+      streamArn: "arn:aws:kinesis:us-east-1:000000000000:stream/es-arrival",
+      region: "us-east-1",
+      pool,
+      checkpoints,
+      batchSize: 100,
+      maxBatchingWindowMs: windowMs,
+      // The source's clock runs a window ahead of the stream's: the records, put just now,
+      // have waited a whole window by it when they are first read.
+      now: () => Date.now() + windowMs,
+    });
+    await source.start();
+    try {
+      // Timed from the read, the window would hold them for another minute.
+      await eventually(
+        async () => (source.stats.recordsDelivered === 2 ? true : undefined),
+        20_000,
+        "the two records delivered",
+      );
+      expect(source.stats.invocations).toBe(1);
+    } finally {
+      await source.stop();
+      await pool.close();
+    }
+  });
+
   it("Kinesis: delivers a partial batch when its window closes, not at the next idle poll", async () => {
     await clients.kinesis.send(new CreateStreamCommand({ StreamName: "es-window", ShardCount: 1 }));
     await new Promise((resolve) => setTimeout(resolve, 600));
