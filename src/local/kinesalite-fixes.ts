@@ -12,7 +12,7 @@
  *    LATEST iterator: an emulator race, a scan of an empty or idle shard taking a few
  *    milliseconds.)
  * 2. kinesalite opens its LevelDB with leveldown's defaults, which keep up to 1,000 table files
- *    open, each with its index and filter blocks in memory (about 40 KB per 2 MB table of
+ *    open, each with its index and filter blocks in memory (about 38 KB per 2 MiB table of
  *    records). The stream keeps a day of records, so at 5,000 events/s (about 33 MiB of
  *    records a minute) that memory grows for most of a day before the bound holds it. Readers
  *    read near the tip, which the newest tables hold; `LEVELDB_MAX_OPEN_FILES` bounds the

@@ -78,6 +78,8 @@ export class KinesisSource {
   };
   #shards: string[] = [];
   #running = false;
+  /** Aborted by `stop`: it ends the pauses between reads. */
+  #stopping = new AbortController();
   #loops: Promise<void>[] = [];
 
   constructor(options: KinesisSourceOptions) {
@@ -87,6 +89,7 @@ export class KinesisSource {
   async start(): Promise<void> {
     this.#shards = await shardIds(this.#options.kinesis, this.#options.streamName);
     this.#running = true;
+    this.#stopping = new AbortController();
     this.#loops = this.#shards.map((shardId) => this.#poll(shardId));
   }
 
@@ -104,6 +107,7 @@ export class KinesisSource {
   /** Stops polling after the batches in flight are delivered and checkpointed. */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopping.abort();
     await Promise.all(this.#loops);
   }
 
@@ -141,7 +145,7 @@ export class KinesisSource {
         } catch (error) {
           options.onError?.(error);
           if (!this.#running) return; // redelivered from the checkpoint at the next start
-          await sleep(fullJitterDelay(++failures, 100, 5_000));
+          await sleep(fullJitterDelay(++failures, 100, 5_000), this.#stopping.signal);
         }
         continue;
       }
@@ -190,7 +194,7 @@ export class KinesisSource {
         if (records.length === 0) {
           const windowLeft =
             buffer.length > 0 ? bufferSince + options.maxBatchingWindowMs - now() : Number.POSITIVE_INFINITY;
-          await sleep(Math.max(0, Math.min(options.idlePollMs ?? 250, windowLeft)));
+          await sleep(Math.max(0, Math.min(options.idlePollMs ?? 250, windowLeft)), this.#stopping.signal);
         }
       } catch (error) {
         options.onError?.(error);
@@ -199,7 +203,7 @@ export class KinesisSource {
           iterator = undefined;
           buffer = [];
         }
-        await sleep(fullJitterDelay(++failures, 100, 5_000));
+        await sleep(fullJitterDelay(++failures, 100, 5_000), this.#stopping.signal);
       }
     }
   }
