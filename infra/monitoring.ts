@@ -145,12 +145,12 @@ export class Monitoring extends Construct {
       failuresCounted(
         "CommitterNotificationsFailed",
         functionMetric("committer", COMMITTER_METRICS.notificationsFailed),
-        "A snapshot was committed but its table updated notification was not published: subscribers see a sequence gap.",
+        "A snapshot was committed but its table updated notification was not published: its announcements come back to publish it again.",
       ),
       queueNotEmpty(
         "CommitterDlqNotEmpty",
         committerDlq,
-        "Announcements reached the committer DLQ: their files are in no table; see docs/operations.md, Tables.",
+        "Announcements reached the committer DLQ: their files are in no table, or their snapshot is unannounced; see docs/operations.md, Tables.",
       ),
       failuresCounted(
         "MaintenanceFailed",

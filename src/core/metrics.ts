@@ -36,7 +36,10 @@ export const COMMITTER_METRICS = {
   commitsFailed: "CommitsFailed",
   /** Announcements the committer cannot take (no Iceberg statistics, not a lake object, not JSON). */
   announcementsRefused: "AnnouncementsRefused",
-  /** A snapshot was committed but its "table updated" notification could not be published. */
+  /**
+   * A snapshot was committed but its "table updated" notification could not be published: the
+   * table's announcements are returned, and their redelivery publishes it again.
+   */
   notificationsFailed: "NotificationsFailed",
   /** The oldest announcement's age when its snapshot was committed: freshness of the tables. */
   announcementAge: "AnnouncementAge",

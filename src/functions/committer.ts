@@ -4,9 +4,11 @@
  * Iceberg snapshot per table, each file exactly once (`commitFiles`). Each commit publishes a
  * "table updated" notification.
  *
- * Messages are deleted only once their table's commit answered "committed" or "nothing new";
- * a table whose commit failed (an infrastructure error, or a race lost too often) returns its
- * messages in `batchItemFailures`, the other tables' are done. An announcement no retry can
+ * Messages are deleted only once their table's commit answered "committed" or "nothing new"
+ * and its notifications were published; a table whose commit failed (an infrastructure error,
+ * or a race lost too often) or whose notification could not be published returns its messages
+ * in `batchItemFailures`, the other tables' are done. Returned after a commit, they find their
+ * files committed, and the snapshot that committed them is announced again. An announcement no retry can
  * make committable (not a manifest, a quarantine object, a file without Iceberg statistics)
  * is logged and counted, and deleted: it must not hold back the rest.
  */
@@ -27,11 +29,17 @@ export interface CommitterDeps {
   publish(update: TableUpdated): Promise<unknown>;
   logger: Logger;
   metrics: Metrics;
-  /** Attempts at publishing a notification before it is given up (logged and counted). @default 3 */
+  /**
+   * Attempts at publishing a notification before the table's messages are returned, so that
+   * their redelivery announces the snapshot again (logged and counted). @default 3
+   */
   publishAttempts?: number;
   /** @default Date.now */
   now?: () => number;
 }
+
+/** A snapshot is committed but its "table updated" notification could not be published. */
+class NotificationNotPublished extends Error {}
 
 /** When SQS received the message: for a raw SNS delivery, about when it was published. */
 const sentAtOf = (record: SQSRecord): number => Number(record.attributes.SentTimestamp) || Date.now();
@@ -43,26 +51,25 @@ export function makeCommitterHandler(deps: CommitterDeps) {
   // only changes with a deploy, which brings new environments.
   const ensured = new Set<string>();
 
-  async function publish(update: TableUpdated): Promise<void> {
+  /** Publishes `update`; false when every attempt failed (logged and counted). */
+  async function publish(update: TableUpdated): Promise<boolean> {
     const attempts = deps.publishAttempts ?? 3;
     for (let attempt = 1; ; attempt++) {
       try {
         await deps.publish(update);
-        return;
+        return true;
       } catch (error) {
         if (attempt < attempts) {
           await sleep(fullJitterDelay(attempt, 100, 2_000));
           continue;
         }
-        // The snapshot is in the table; returning the messages would only make the next
-        // attempt answer "nothing new". Subscribers see the gap in `sequenceNumber`.
-        logger.error("table updated notification not published", {
+        logger.error("table updated notification not published; the table's announcements will be retried", {
           table: update.table,
           snapshotId: update.snapshotId,
           error,
         });
         metrics.addMetric(COMMITTER_METRICS.notificationsFailed, MetricUnit.Count, 1);
-        return;
+        return false;
       }
     }
   }
@@ -80,15 +87,21 @@ export function makeCommitterHandler(deps: CommitterDeps) {
       outcome.alreadyCommitted.length,
     );
     metrics.addMetric(COMMITTER_METRICS.commitRetries, MetricUnit.Count, outcome.attempts - 1);
-    // Files committed already: the attempt that committed them may have died before it
-    // published, so their snapshots are announced again (subscribers deduplicate).
+    // Files committed already: the attempt that committed them may have died, or failed to
+    // publish, before it announced them, so their snapshots are announced again (subscribers
+    // deduplicate).
+    let published = true;
     for (const again of outcome.announceAgain) {
       logger.info("announced again", { table: dataset, snapshotId: again.snapshotId });
-      await publish(again);
+      published = (await publish(again)) && published;
     }
+    const announced = () => {
+      if (!published)
+        throw new NotificationNotPublished(`${dataset}: a snapshot's notification was not published`);
+    };
     if (outcome.kind === "nothing-new") {
       logger.info("nothing new", { table: dataset, alreadyCommitted: outcome.alreadyCommitted.length });
-      return;
+      return announced();
     }
     const { notification } = outcome;
     metrics.addMetric(COMMITTER_METRICS.commits, MetricUnit.Count, 1);
@@ -108,7 +121,8 @@ export function makeCommitterHandler(deps: CommitterDeps) {
       alreadyCommitted: outcome.alreadyCommitted.length,
       attempts: outcome.attempts,
     });
-    await publish(notification);
+    published = (await publish(notification)) && published;
+    announced();
   }
 
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
@@ -128,8 +142,11 @@ export function makeCommitterHandler(deps: CommitterDeps) {
           try {
             await commitTable(dataset, files, oldest);
           } catch (error) {
-            // The table's announcements come back after the visibility timeout; checking the
-            // table again then costs one load.
+            // The table's announcements come back after the visibility timeout (already
+            // logged and counted when only a notification failed).
+            failed.push(...messageIds);
+            if (error instanceof NotificationNotPublished) return;
+            // Checking the table again costs one load.
             ensured.delete(dataset);
             logger.error("commit failed; the table's announcements will be retried", {
               table: dataset,
@@ -137,7 +154,6 @@ export function makeCommitterHandler(deps: CommitterDeps) {
               error,
             });
             metrics.addMetric(COMMITTER_METRICS.commitsFailed, MetricUnit.Count, 1);
-            failed.push(...messageIds);
           }
         }),
       );

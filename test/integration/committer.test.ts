@@ -10,6 +10,7 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { CreateTopicCommand, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
+  DeleteMessageBatchCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
@@ -83,19 +84,22 @@ describe("committer function", () => {
   let clients: ReturnType<typeof localClients>;
   let topicArn: string;
   let updatesUrl: string;
+  const publishToTopic = (update: TableUpdated) => publishTableUpdate(clients.sns, topicArn, update);
   /** A committer as a fresh Lambda execution environment would build it. */
-  const committer = () =>
+  const committer = (options: { namespace?: string; publish?: typeof publishToTopic } = {}) =>
     makeCommitterHandler({
       tables: tableDeps(clients, {
         catalog: "local",
         warehouse: `s3://${BUCKET}/tables`,
-        namespace: NAMESPACE,
+        namespace: options.namespace ?? NAMESPACE,
       }),
-      publish: (update) => publishTableUpdate(clients.sns, topicArn, update),
+      publish: options.publish ?? publishToTopic,
+      publishAttempts: 2,
       logger: new Logger({ logLevel: "SILENT" }),
       metrics: new Metrics({ namespace: "committer-test", serviceName: "committer" }),
     });
-  const location = (dataset: Dataset) => `s3://${BUCKET}/tables/${NAMESPACE}/${dataset}`;
+  const location = (dataset: Dataset, namespace = NAMESPACE) =>
+    `s3://${BUCKET}/tables/${namespace}/${dataset}`;
   const updates = async (expected: number): Promise<TableUpdated[]> =>
     (await receiveAll(clients.sqs, updatesUrl, expected)).map((m) =>
       TableUpdated.parse(JSON.parse(m.Body ?? "")),
@@ -168,6 +172,79 @@ describe("committer function", () => {
     const fxUpdates = published.filter((u) => u.table === "fx_quotes");
     expect(fxUpdates[0]?.snapshotId).toBe(fx?.current_snapshot);
     expect(fxUpdates[1]).toEqual(fxUpdates[0]);
+  });
+
+  it("returns a table's announcements when its notification cannot be published, and their redelivery announces the snapshot", async () => {
+    // GIVEN the announcements of two datasets' files in the committer's queue (visibility 1 s)
+    const namespace = "committer_publish";
+    const now = Date.now();
+    const events = Array.from({ length: 20 }, (_, i) => (i % 2 ? fxQuote(now + i) : stockQuote(now + i)));
+    const manifests = await writeLake(events, "shardId-000000000000");
+    const { QueueUrl: url = "" } = await clients.sqs.send(
+      new CreateQueueCommand({ QueueName: "unpublished", Attributes: { VisibilityTimeout: "1" } }),
+    );
+    await clients.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: manifests.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) })),
+      }),
+    );
+    const first = await receiveAll(clients.sqs, url, manifests.length);
+    const fxMessages = first.filter((m) => JSON.parse(m.Body ?? "").dataset === "fx_quotes");
+    expect(fxMessages.length).toBeGreaterThan(0);
+    expect(fxMessages.length).toBeLessThan(first.length);
+
+    // WHEN the topic refuses every fx_quotes notification while the batch is committed
+    const refusing = committer({
+      namespace,
+      publish: (update) =>
+        update.table === "fx_quotes"
+          ? Promise.reject(new Error("topic unavailable"))
+          : publishToTopic(update),
+    });
+    const result = await refusing(eventOf(first, "unpublished"));
+
+    // THEN both tables are committed, only fx_quotes' messages come back, and only stock_quotes' snapshot was announced
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      fxMessages.map((m) => m.MessageId).sort(),
+    );
+    const [stocksAnnounced] = await updates(1);
+    expect(stocksAnnounced?.table).toBe("stock_quotes");
+    const [fx] = await checkTables(tables.emulators.endpoints.s3, [
+      { location: location("fx_quotes", namespace) },
+    ]);
+    expect(fx?.snapshots).toHaveLength(1);
+
+    // WHEN the event source deletes the rest, and the fx_quotes messages come back to a
+    // committer whose topic works
+    const done = first.filter((m) => !fxMessages.includes(m));
+    await clients.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+    const again = await receiveAll(clients.sqs, url, fxMessages.length);
+    expect(again.map((m) => m.MessageId).sort()).toEqual(fxMessages.map((m) => m.MessageId).sort());
+    expect(await committer({ namespace })(eventOf(again, "unpublished"))).toEqual({ batchItemFailures: [] });
+
+    // THEN the snapshot that committed them is announced, with all its records, and nothing is committed again
+    const [fxAnnounced] = await updates(1);
+    expect(fxAnnounced).toMatchObject({
+      table: "fx_quotes",
+      snapshotId: fx?.current_snapshot,
+      records: events.filter((e) => DATASET_OF[e.type] === "fx_quotes").length,
+    });
+    const [fxAfter] = await checkTables(tables.emulators.endpoints.s3, [
+      { location: location("fx_quotes", namespace) },
+    ]);
+    expect(fxAfter?.snapshots).toHaveLength(1);
+    expect(fxAfter?.ids.sort()).toEqual(
+      events
+        .filter((e) => DATASET_OF[e.type] === "fx_quotes")
+        .map((e) => e.id)
+        .sort(),
+    );
   });
 
   it("commits each file once when two committers race on overlapping batches", async () => {
