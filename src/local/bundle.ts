@@ -16,7 +16,7 @@ import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { build, type Metafile } from "esbuild";
+import { build, type Metafile, stop } from "esbuild";
 
 const require = createRequire(import.meta.url);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -76,6 +76,24 @@ async function inputsOf(metafile: Metafile): Promise<Stamp["inputs"]> {
   return inputs;
 }
 
+/** esbuild builds in progress in this process. */
+let building = 0;
+
+/**
+ * Runs `builds`, then, when no other build of this process is in progress, stops esbuild's
+ * service process: it stays otherwise, holding the memory of the largest build (about 160 MB
+ * after a function's bundle), for as long as the process runs, and a pipeline runs for hours.
+ * The next build starts it again.
+ */
+async function withEsbuild<T>(builds: () => Promise<T>): Promise<T> {
+  building++;
+  try {
+    return await builds();
+  } finally {
+    if (--building === 0) await stop();
+  }
+}
+
 /** Built bundles of this process, by entry and kind: each checked against its inputs once. */
 const built = new Map<string, Promise<URL>>();
 
@@ -110,18 +128,20 @@ export async function currentBundle(entry: URL, kind: BundleKind): Promise<URL> 
   const staging = join(home, `.staging-${process.pid}-${randomUUID()}`);
   await mkdir(staging, { recursive: true });
   try {
-    const result = await build({
-      absWorkingDir: ROOT, // the metafile's input paths are relative to it
-      entryPoints: [source],
-      outfile: join(staging, fileName),
-      bundle: true,
-      platform: "node",
-      target: `node${process.versions.node.split(".")[0]}`,
-      format: kind === "function" ? "cjs" : "esm",
-      ...(kind === "process" ? { packages: "external" as const } : {}),
-      metafile: true,
-      logLevel: "silent",
-    });
+    const result = await withEsbuild(() =>
+      build({
+        absWorkingDir: ROOT, // the metafile's input paths are relative to it
+        entryPoints: [source],
+        outfile: join(staging, fileName),
+        bundle: true,
+        platform: "node",
+        target: `node${process.versions.node.split(".")[0]}`,
+        format: kind === "function" ? "cjs" : "esm",
+        ...(kind === "process" ? { packages: "external" as const } : {}),
+        metafile: true,
+        logLevel: "silent",
+      }),
+    );
     if (kind === "function") {
       for (const file of BESIDE_THE_BUNDLE)
         await copyFile(require.resolve(file), join(staging, file.split("/").at(-1) ?? file));

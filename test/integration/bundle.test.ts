@@ -3,7 +3,7 @@
  * while their inputs are unchanged, rebuilt into a new folder when one changes, and safe when
  * several processes build the same bundle at once.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,4 +68,31 @@ describe("local bundles", () => {
     // THEN each gets a complete bundle of the current sources
     for (const bundle of bundles) expect(load(bundle).answer).toBe("third");
   });
+
+  it("leaves no esbuild process running once its builds are done, and builds again after", async () => {
+    // WHEN bundles are built, concurrently, and then once more after they all finished
+    await writeSources("fourth");
+    await Promise.all([currentBundle(entry, "function"), currentBundle(entry, "process")]);
+    const afterConcurrent = await esbuildChildren();
+    await writeSources("fifth");
+    const last = await currentBundle(entry, "function");
+    // THEN no esbuild service outlives the builds, and a build after a stop works
+    expect(afterConcurrent).toEqual([]);
+    expect(await esbuildChildren()).toEqual([]);
+    expect(load(last).answer).toBe("fifth");
+  });
 });
+
+/** This process's child processes running esbuild, by pid (Linux's /proc). */
+async function esbuildChildren(): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(join("/proc", name, "stat"), "utf8").catch(() => "");
+    // pid (comm) state ppid …; comm may hold spaces and parentheses, so split after the last ")"
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (comm === "esbuild" && ppid === process.pid) pids.push(Number(name));
+  }
+  return pids;
+}
