@@ -74,6 +74,25 @@ async function receiveAll(sqs: SQSClient, url: string, count: number): Promise<M
   return messages;
 }
 
+/** A queue named `name` holding one message per announcement; its URL. */
+async function queueOf(
+  sqs: SQSClient,
+  name: string,
+  announcements: readonly object[],
+  attributes: Record<string, string> = {},
+): Promise<string> {
+  const { QueueUrl: url = "" } = await sqs.send(
+    new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
+  );
+  await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: url,
+      Entries: announcements.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) })),
+    }),
+  );
+  return url;
+}
+
 const eventOf = (messages: Message[], queue: string): SQSEvent => ({
   Records: messages.map((message) =>
     toEventRecord(message, { queueArn: QUEUE_ARN(queue), region: "us-east-1" }),
@@ -128,15 +147,7 @@ describe("committer function", () => {
     const now = Date.now();
     const events = Array.from({ length: 40 }, (_, i) => (i % 2 ? fxQuote(now + i) : stockQuote(now + i)));
     const manifests = await writeLake(events, "shardId-000000000000");
-    const { QueueUrl: url = "" } = await clients.sqs.send(
-      new CreateQueueCommand({ QueueName: "crash", Attributes: { VisibilityTimeout: "1" } }),
-    );
-    await clients.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: url,
-        Entries: manifests.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) })),
-      }),
-    );
+    const url = await queueOf(clients.sqs, "crash", manifests, { VisibilityTimeout: "1" });
     // WHEN a committer commits the batch and its environment dies before deleting the messages,
     const first = await receiveAll(clients.sqs, url, manifests.length);
     expect(await committer()(eventOf(first, "crash"))).toEqual({ batchItemFailures: [] });
@@ -180,15 +191,7 @@ describe("committer function", () => {
     const now = Date.now();
     const events = Array.from({ length: 20 }, (_, i) => (i % 2 ? fxQuote(now + i) : stockQuote(now + i)));
     const manifests = await writeLake(events, "shardId-000000000000");
-    const { QueueUrl: url = "" } = await clients.sqs.send(
-      new CreateQueueCommand({ QueueName: "unpublished", Attributes: { VisibilityTimeout: "1" } }),
-    );
-    await clients.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: url,
-        Entries: manifests.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) })),
-      }),
-    );
+    const url = await queueOf(clients.sqs, "unpublished", manifests, { VisibilityTimeout: "1" });
     const first = await receiveAll(clients.sqs, url, manifests.length);
     const fxMessages = first.filter((m) => JSON.parse(m.Body ?? "").dataset === "fx_quotes");
     expect(fxMessages.length).toBeGreaterThan(0);
@@ -258,14 +261,8 @@ describe("committer function", () => {
         ),
       ),
     );
-    const { QueueUrl: url = "" } = await clients.sqs.send(new CreateQueueCommand({ QueueName: "race" }));
     const all = [...(a ?? []), ...(b ?? []), ...(c ?? [])];
-    await clients.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: url,
-        Entries: all.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) })),
-      }),
-    );
+    const url = await queueOf(clients.sqs, "race", all);
     const messages = await receiveAll(clients.sqs, url, all.length);
     const byKey = new Map(messages.map((m) => [(JSON.parse(m.Body ?? "") as ObjectManifest).key, m]));
     const batch = (manifests: ObjectManifest[]) => manifests.map((m) => byKey.get(m.key) as Message);
@@ -308,17 +305,8 @@ describe("committer function", () => {
   it("refuses an announcement no retry can commit (a quarantine object) without holding back the rest", async () => {
     // GIVEN a batch with a lake file and a quarantine object's announcement
     const manifests = await writeLake([fxQuote(Date.now())], "shardId-000000000000");
-    const { QueueUrl: url = "" } = await clients.sqs.send(new CreateQueueCommand({ QueueName: "mixed" }));
     const quarantine = { ...manifests[0], kind: "quarantine", key: "quarantine/x.ndjson.gz" };
-    await clients.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: url,
-        Entries: [...manifests, quarantine].map((m, i) => ({
-          Id: String(i),
-          MessageBody: JSON.stringify(m),
-        })),
-      }),
-    );
+    const url = await queueOf(clients.sqs, "mixed", [...manifests, quarantine]);
     const messages = await receiveAll(clients.sqs, url, manifests.length + 1);
     // WHEN the committer gets it
     const result = await committer()(eventOf(messages, "mixed"));

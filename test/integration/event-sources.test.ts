@@ -16,7 +16,7 @@ import { sleep } from "../../src/core/backoff.ts";
 import { CheckpointStore } from "../../src/local/checkpoints.ts";
 import type { RunningEmulators } from "../../src/local/emulators.ts";
 import { FunctionPool } from "../../src/local/function-pool.ts";
-import { KinesisSource } from "../../src/local/kinesis-source.ts";
+import { KinesisSource, type KinesisSourceOptions } from "../../src/local/kinesis-source.ts";
 import { localClients } from "../../src/local/pipeline.ts";
 import { SqsSource } from "../../src/local/sqs-source.ts";
 import { emulatorsIn, eventually, tempStateDir } from "../support/local-aws.ts";
@@ -178,40 +178,62 @@ describe("local event sources", () => {
     );
   });
 
-  it("Kinesis: times the window from a record's arrival in the stream, not from its read", async () => {
-    await clients.kinesis.send(new CreateStreamCommand({ StreamName: "es-arrival", ShardCount: 1 }));
+  /**
+   * A one-shard stream holding `records` records, and a source over it that invokes the
+   * `countRecords` fixture, with `options` for its window.
+   */
+  async function windowedSource(
+    name: string,
+    records: number,
+    options: Pick<KinesisSourceOptions, "maxBatchingWindowMs" | "idlePollMs" | "now">,
+  ) {
+    await clients.kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
     await new Promise((resolve) => setTimeout(resolve, 600));
     await clients.kinesis.send(
       new PutRecordsCommand({
-        StreamName: "es-arrival",
-        Records: [1, 2].map((i) => ({ PartitionKey: "k", Data: Buffer.from(String(i)) })),
+        StreamName: name,
+        Records: Array.from({ length: records }, (_, i) => ({
+          PartitionKey: "k",
+          Data: Buffer.from(String(i)),
+        })),
       }),
     );
     const pool = new FunctionPool({
-      functionName: "a",
+      functionName: name,
       moduleUrl: FIXTURES,
       exportName: "countRecords",
       env: {},
       size: 1,
       timeoutMs: 5_000,
     });
-    const checkpoints = new CheckpointStore(join(state.dir, "es-arrival-checkpoints.json"));
+    const checkpoints = new CheckpointStore(join(state.dir, `${name}-checkpoints.json`));
     await checkpoints.load();
-    const windowMs = 60_000;
     const source = new KinesisSource({
       kinesis: clients.kinesis,
-      streamName: "es-arrival",
-      streamArn: "arn:aws:kinesis:us-east-1:000000000000:stream/es-arrival",
+      streamName: name,
+      streamArn: `arn:aws:kinesis:us-east-1:000000000000:stream/${name}`,
       region: "us-east-1",
       pool,
       checkpoints,
       batchSize: 100,
+      ...options,
+    });
+    await source.start();
+    const close = async () => {
+      await source.stop();
+      await pool.close();
+    };
+    return { source, close };
+  }
+
+  it("Kinesis: times the window from a record's arrival in the stream, not from its read", async () => {
+    const windowMs = 60_000;
+    const { source, close } = await windowedSource("es-arrival", 2, {
       maxBatchingWindowMs: windowMs,
       // The source's clock runs a window ahead of the stream's: the records, put just now,
       // have waited a whole window by it when they are first read.
       now: () => Date.now() + windowMs,
     });
-    await source.start();
     try {
       // Timed from the read, the window would hold them for another minute.
       await eventually(
@@ -221,44 +243,17 @@ describe("local event sources", () => {
       );
       expect(source.stats.invocations).toBe(1);
     } finally {
-      await source.stop();
-      await pool.close();
+      await close();
     }
   });
 
   it("Kinesis: delivers a partial batch when its window closes, not at the next idle poll", async () => {
-    await clients.kinesis.send(new CreateStreamCommand({ StreamName: "es-window", ShardCount: 1 }));
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    await clients.kinesis.send(
-      new PutRecordsCommand({
-        StreamName: "es-window",
-        Records: [1, 2, 3].map((i) => ({ PartitionKey: "k", Data: Buffer.from(String(i)) })),
-      }),
-    );
-    const pool = new FunctionPool({
-      functionName: "w",
-      moduleUrl: FIXTURES,
-      exportName: "countRecords",
-      env: {},
-      size: 1,
-      timeoutMs: 5_000,
-    });
-    const checkpoints = new CheckpointStore(join(state.dir, "es-window-checkpoints.json"));
-    await checkpoints.load();
-    const source = new KinesisSource({
-      kinesis: clients.kinesis,
-      streamName: "es-window",
-      streamArn: "arn:aws:kinesis:us-east-1:000000000000:stream/es-window",
-      region: "us-east-1",
-      pool,
-      checkpoints,
-      batchSize: 100,
+    const { source, close } = await windowedSource("es-window", 3, {
       maxBatchingWindowMs: 300,
       // An idle pause three times longer than the test waits for the delivery, which must not
       // wait for it (the stop at the end ends the pause).
       idlePollMs: 60_000,
     });
-    await source.start();
     try {
       await eventually(
         async () => (source.stats.recordsDelivered === 3 ? true : undefined),
@@ -273,8 +268,7 @@ describe("local event sources", () => {
       ]);
       expect(stop).toBe("stopped");
     } finally {
-      await source.stop();
-      await pool.close();
+      await close();
     }
   });
 });
