@@ -88,12 +88,21 @@ const freshness = existsSync(freshnessFile)
       }>;
     })
   : undefined;
+// Per interval, each rate's p99 over its runs (a range when it ran more than once), with the
+// load averages beside it: on a busy machine the figure says more about the machine.
 const measured = new Map<number, string>();
-for (const r of freshness?.runs ?? []) {
-  // The load average beside it: on a busy machine the figure says more about the machine.
-  const text = `${(r.visibleMs.p99 / 1000).toFixed(1)} s at ${r.eventsPerSecond.toLocaleString("en-US")}/s (load ${r.loadAverage1m.before}-${r.loadAverage1m.after})`;
-  const before = measured.get(r.commitIntervalSeconds);
-  measured.set(r.commitIntervalSeconds, before ? `${before}, ${text}` : text);
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+for (const interval of new Set((freshness?.runs ?? []).map((r) => r.commitIntervalSeconds))) {
+  const runs = (freshness?.runs ?? []).filter((r) => r.commitIntervalSeconds === interval);
+  const texts = [...new Set(runs.map((r) => r.eventsPerSecond))].map((rate) => {
+    const atRate = runs.filter((r) => r.eventsPerSecond === rate);
+    const p99s = atRate.map((r) => r.visibleMs.p99);
+    const loads = atRate.flatMap((r) => [r.loadAverage1m.before, r.loadAverage1m.after]);
+    const [low, high] = [seconds(Math.min(...p99s)), seconds(Math.max(...p99s))];
+    const runsText = atRate.length > 1 ? `${atRate.length} runs, ` : "";
+    return `${low === high ? low : `${low}-${high}`} s at ${rate.toLocaleString("en-US")}/s (${runsText}load ${Math.min(...loads)}-${Math.max(...loads)})`;
+  });
+  measured.set(interval, texts.join(", "));
 }
 const commitIntervals = COMMIT_INTERVALS.map((interval) => ({
   intervalSeconds: interval,
