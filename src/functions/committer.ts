@@ -8,9 +8,9 @@
  * and its notifications were published; a table whose commit failed (an infrastructure error,
  * or a race lost too often) or whose notification could not be published returns its messages
  * in `batchItemFailures`, the other tables' are done. Returned after a commit, they find their
- * files committed, and the snapshot that committed them is announced again. An announcement no retry can
- * make committable (not a manifest, a quarantine object, a file without Iceberg statistics)
- * is logged and counted, and deleted: it must not hold back the rest.
+ * files committed, and the snapshot that committed them is announced again. An announcement
+ * no retry can make committable (not a manifest, a quarantine object, a file without Iceberg
+ * statistics) is logged and counted, and deleted: it must not hold back the rest.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";

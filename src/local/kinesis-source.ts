@@ -1,8 +1,9 @@
 /**
  * The local Kinesis event source: what Lambda's event source mapping does for the bridge.
  * One poller per shard, batches of up to `batchSize` records gathered for at most the batching
- * window (timed from the oldest record's arrival in the stream), invocations with Lambda's event shape, retries of a failed batch until it succeeds,
- * and a checkpoint per shard, written after each successful batch, that survives restarts.
+ * window (timed from the oldest record's arrival in the stream), invocations with Lambda's
+ * event shape, retries of a failed batch until it succeeds, and a checkpoint per shard,
+ * written after each successful batch, that survives restarts.
  */
 import {
   type _Record,
