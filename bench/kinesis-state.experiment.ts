@@ -18,8 +18,9 @@ import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { partitionKeyOf } from "../src/core/partition-keys.ts";
 import { type RunningEmulators, startEmulators } from "../src/local/emulators.ts";
 import { localClients } from "../src/local/pipeline.ts";
+import { ensureStream } from "../src/local/provisioner.ts";
 import { machineNoise } from "./noise.ts";
-import { createStream, rawPutRecordsCeiling, simulatedEvents, wholeNumberFromEnv } from "./support.ts";
+import { rawPutRecordsCeiling, simulatedEvents, wholeNumberFromEnv } from "./support.ts";
 
 const ROUNDS = wholeNumberFromEnv("BENCH_ROUNDS", 3, 1, 20);
 const FILL = wholeNumberFromEnv("BENCH_FILL", 500_000, 0, 10_000_000);
@@ -47,7 +48,7 @@ async function measure(dir: string, emulators: RunningEmulators, stream: string)
 const grown = await mkdtemp(join(tmpdir(), "ticklake-kinesis-state-"));
 let grownEmulators = await startEmulators({ stateDir: grown });
 const setup = localClients(grownEmulators.endpoints);
-await createStream(setup, "grown", 2);
+await ensureStream(setup.kinesis, "grown", 2);
 setup.destroy();
 const rows: string[] = [];
 let stored = 0;
@@ -57,7 +58,7 @@ try {
     const fresh = await mkdtemp(join(tmpdir(), "ticklake-kinesis-state-"));
     const freshEmulators = await startEmulators({ stateDir: fresh });
     const freshClients = localClients(freshEmulators.endpoints);
-    await createStream(freshClients, "fresh", 2);
+    await ensureStream(freshClients.kinesis, "fresh", 2);
     freshClients.destroy();
     const a = await measure(fresh, freshEmulators, "fresh");
     await freshEmulators.stop();

@@ -31,11 +31,11 @@ import { resourceSpec } from "../src/core/spec.ts";
 import { quantile } from "../src/core/stats.ts";
 import { type RunningEmulators, startEmulators } from "../src/local/emulators.ts";
 import { LocalPipeline, localClients } from "../src/local/pipeline.ts";
+import { ensureStream } from "../src/local/provisioner.ts";
 import { NotificationTimes } from "../test/support/notification-times.ts";
 import { lineChart } from "./chart.ts";
 import { machineNoise } from "./noise.ts";
 import {
-  createStream,
   rawPutRecordsCeiling,
   shipAtRate,
   simulatedEvents,
@@ -83,7 +83,7 @@ async function freshWorld(): Promise<World> {
   // The ceiling before the pipeline starts: its function environments' cold starts would take
   // a share of the CPU from the measurement.
   const clients = localClients(emulators.endpoints);
-  await createStream(clients, "bench-raw", spec.stream.shardCount);
+  await ensureStream(clients.kinesis, "bench-raw", spec.stream.shardCount);
   const ceiling = await rawPutRecordsCeiling(clients, "bench-raw", simulatedEvents(50_000, 5));
   clients.destroy();
   const pipeline = await LocalPipeline.start({ stateDir: dir, spec, endpoints: emulators.endpoints });

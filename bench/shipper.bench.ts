@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { KinesisShipper } from "../src/aws/shipper.ts";
 import { startEmulators } from "../src/local/emulators.ts";
 import { localClients } from "../src/local/pipeline.ts";
-import { createStream, rawPutRecordsCeiling, simulatedEvents, wholeNumberFromEnv } from "./support.ts";
+import { ensureStream } from "../src/local/provisioner.ts";
+import { rawPutRecordsCeiling, simulatedEvents, wholeNumberFromEnv } from "./support.ts";
 
 const EVENTS = wholeNumberFromEnv("BENCH_EVENTS", 100_000, 1, 100_000_000);
 
@@ -21,7 +22,7 @@ const clients = localClients(emulators.endpoints);
 const events = simulatedEvents(EVENTS);
 const results: Record<string, number> = {};
 try {
-  for (const stream of ["raw", "aggregated", "plain"]) await createStream(clients, stream, 4);
+  for (const stream of ["raw", "aggregated", "plain"]) await ensureStream(clients.kinesis, stream, 4);
 
   // Raw ceiling: the same records, already serialized, 500 a call, no retries, no work.
   results.rawPutRecordsPerSecond = await rawPutRecordsCeiling(clients, "raw", events);

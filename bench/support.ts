@@ -1,9 +1,5 @@
 /** Helpers the benchmarks share: simulated traffic and the emulator's raw PutRecords ceiling. */
-import {
-  CreateStreamCommand,
-  DescribeStreamSummaryCommand,
-  PutRecordsCommand,
-} from "@aws-sdk/client-kinesis";
+import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import type { AwsClients } from "../src/aws/clients.ts";
 import { ShipperFullError } from "../src/aws/errors.ts";
 import type { LogShipper } from "../src/aws/shipper.ts";
@@ -111,18 +107,6 @@ export function simulatedEvents(
     for (const q of tick.stocks) out.push(envelopeOf("stock.quote", q, source, tick.atMs));
   }
   return out.slice(0, count);
-}
-
-/** Creates a stream and waits until it is active. */
-export async function createStream(clients: AwsClients, name: string, shards: number): Promise<void> {
-  await clients.kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
-  for (;;) {
-    const { StreamDescriptionSummary } = await clients.kinesis.send(
-      new DescribeStreamSummaryCommand({ StreamName: name }),
-    );
-    if (StreamDescriptionSummary?.StreamStatus === "ACTIVE") return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /**

@@ -30,10 +30,11 @@ import { ShipperWorker } from "../src/aws/shipper-worker.ts";
 import { seededRandom } from "../src/core/simulator.ts";
 import { startEmulators } from "../src/local/emulators.ts";
 import { localClientOptions, localClients } from "../src/local/pipeline.ts";
+import { ensureStream } from "../src/local/provisioner.ts";
 import { build } from "../src/webserver/app.ts";
 import { MarketFeed } from "../src/webserver/feed.ts";
 import { trafficPath } from "../src/webserver/traffic.ts";
-import { createStream, wholeNumberFromEnv } from "./support.ts";
+import { wholeNumberFromEnv } from "./support.ts";
 
 const SECONDS = wholeNumberFromEnv("BENCH_SECONDS", 5, 1, 3_600);
 const ROUNDS = wholeNumberFromEnv("BENCH_ROUNDS", 7, 1, 100);
@@ -98,7 +99,7 @@ function pin(target: number, cpus: string, allThreads: boolean): void {
 const dir = await mkdtemp(join(tmpdir(), "ticklake-bench-"));
 const emulators = await startEmulators({ stateDir: dir });
 const clients = localClients(emulators.endpoints);
-await createStream(clients, "web", 2);
+await ensureStream(clients.kinesis, "web", 2);
 
 interface Measurement {
   requestsPerSecond: number;

@@ -32,24 +32,25 @@ export interface Provisioned {
   committerDlqUrl: string;
 }
 
-async function ensureStream(kinesis: KinesisClient, spec: ResourceSpec): Promise<string> {
+/** Creates the stream unless it exists, and waits until it is ACTIVE: its ARN. */
+export async function ensureStream(
+  kinesis: KinesisClient,
+  name: string,
+  shardCount: number,
+): Promise<string> {
   try {
-    await kinesis.send(
-      new CreateStreamCommand({ StreamName: spec.stream.name, ShardCount: spec.stream.shardCount }),
-    );
+    await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shardCount }));
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
   for (let attempt = 0; attempt < 100; attempt++) {
     const { StreamDescriptionSummary: summary } = await kinesis.send(
-      new DescribeStreamSummaryCommand({ StreamName: spec.stream.name }),
+      new DescribeStreamSummaryCommand({ StreamName: name }),
     );
     if (summary?.StreamStatus === "ACTIVE" && summary.StreamARN) return summary.StreamARN;
     await sleep(100);
   }
-  throw new ProvisioningError(
-    `Kinesis stream ${spec.stream.name} did not become ACTIVE after 100 checks, 100 ms apart`,
-  );
+  throw new ProvisioningError(`Kinesis stream ${name} did not become ACTIVE after 100 checks, 100 ms apart`);
 }
 
 async function ensureQueue(
@@ -122,7 +123,7 @@ async function ensureQueueWithDlq(sqs: SQSClient, spec: QueueSpec) {
 }
 
 export async function provision(clients: AwsClients, spec: ResourceSpec): Promise<Provisioned> {
-  const streamArn = await ensureStream(clients.kinesis, spec);
+  const streamArn = await ensureStream(clients.kinesis, spec.stream.name, spec.stream.shardCount);
   const { queue, dlq } = await ensureQueueWithDlq(clients.sqs, spec.queue);
   const notifications = await ensureQueue(clients.sqs, spec.notificationQueue.name, {
     MessageRetentionPeriod: String(spec.notificationQueue.retentionSeconds),

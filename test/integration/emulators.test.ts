@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  CreateStreamCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
   PutRecordCommand,
@@ -16,8 +15,11 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AwsClients } from "../../src/aws/clients.ts";
+import type { RunningEmulators } from "../../src/local/emulators.ts";
 import { LEVELDB_MAX_OPEN_FILES } from "../../src/local/kinesalite-fixes.ts";
 import { localClients } from "../../src/local/pipeline.ts";
+import { ensureStream } from "../../src/local/provisioner.ts";
 import { readEndpoints } from "../../src/local/state.ts";
 import { emulatorsIn, tempStateDir } from "../support/local-aws.ts";
 
@@ -32,6 +34,18 @@ describe("emulator host", () => {
   afterAll(async () => {
     await state.remove();
   });
+
+  /** Runs `body` against a fresh emulator host on the shared state folder, then stops it. */
+  async function withEmulators(body: (clients: AwsClients, emulators: RunningEmulators) => Promise<void>) {
+    const emulators = await emulatorsIn(state.dir);
+    const clients = localClients(emulators.endpoints);
+    try {
+      await body(clients, emulators);
+    } finally {
+      clients.destroy();
+      await emulators.stop();
+    }
+  }
 
   it("writes its endpoints to the state file, on 127.0.0.1", async () => {
     const emulators = await emulatorsIn(state.dir);
@@ -63,10 +77,8 @@ describe("emulator host", () => {
     await expect(emulators.memory()).rejects.toThrow(/exited/);
   });
 
-  it("refuses a second If-None-Match: * write of a key with 412, keeping the first body", async () => {
-    const emulators = await emulatorsIn(state.dir);
-    const clients = localClients(emulators.endpoints);
-    try {
+  it("refuses a second If-None-Match: * write of a key with 412, keeping the first body", () =>
+    withEmulators(async (clients) => {
       await clients.s3.send(new CreateBucketCommand({ Bucket: "cond" }));
       const put = (body: string) =>
         clients.s3.send(
@@ -85,11 +97,7 @@ describe("emulator host", () => {
       await clients.s3.send(new PutObjectCommand({ Bucket: "cond", Key: "a/b=1/c.txt", Body: "third" }));
       const after = await clients.s3.send(new GetObjectCommand({ Bucket: "cond", Key: "a/b=1/c.txt" }));
       expect(await after.Body?.transformToString()).toBe("third");
-    } finally {
-      clients.destroy();
-      await emulators.stop();
-    }
-  });
+    }));
 
   it("keeps S3 objects and Kinesis records across a crash (SIGKILL) and a restart", async () => {
     const first = await emulatorsIn(state.dir);
@@ -106,8 +114,7 @@ describe("emulator host", () => {
           Metadata: { records: "4" },
         }),
       );
-      await clients.kinesis.send(new CreateStreamCommand({ StreamName: "durable", ShardCount: 1 }));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await ensureStream(clients.kinesis, "durable", 1);
       put = await clients.kinesis.send(
         new PutRecordCommand({ StreamName: "durable", PartitionKey: "k", Data: Buffer.from("hello") }),
       );
@@ -144,12 +151,9 @@ describe("emulator host", () => {
     }
   });
 
-  it("answers GetShardIterator AT_TIMESTAMP with the shard's tip when no record is that recent", async () => {
-    const emulators = await emulatorsIn(state.dir);
-    const clients = localClients(emulators.endpoints);
-    try {
-      await clients.kinesis.send(new CreateStreamCommand({ StreamName: "since", ShardCount: 1 }));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+  it("answers GetShardIterator AT_TIMESTAMP with the shard's tip when no record is that recent", () =>
+    withEmulators(async (clients) => {
+      await ensureStream(clients.kinesis, "since", 1);
       const shard = { StreamName: "since", ShardId: "shardId-000000000000" };
       const put = (text: string) =>
         clients.kinesis.send(
@@ -179,55 +183,48 @@ describe("emulator host", () => {
       // With a record that recent, kinesalite's own answer: from that record on.
       expect(await since(afterOld)).toEqual(["new"]);
       expect(await since(new Date(Date.now() - 60_000))).toEqual(["old", "new"]);
-    } finally {
-      clients.destroy();
-      await emulators.stop();
-    }
-  });
+    }));
 
-  it("keeps at most LEVELDB_MAX_OPEN_FILES of the stream's table files open, however many it reads", async () => {
-    const emulators = await emulatorsIn(state.dir);
-    const clients = localClients(emulators.endpoints);
-    try {
-      await clients.kinesis.send(new CreateStreamCommand({ StreamName: "long", ShardCount: 1 }));
-      await new Promise((resolve) => setTimeout(resolve, 600));
-      // Incompressible records (stored as base64, 64 KiB each, 6 MiB a call): more of LevelDB's
-      // 2 MiB table files than it may keep open.
-      const calls = Math.ceil(((LEVELDB_MAX_OPEN_FILES + 10) * 2) / 6);
-      const record = () => ({ PartitionKey: "k", Data: randomBytes(48 * 1024) });
-      for (let call = 0; call < calls; call++)
-        await clients.kinesis.send(
-          new PutRecordsCommand({ StreamName: "long", Records: Array.from({ length: 96 }, record) }),
+  it(
+    "keeps at most LEVELDB_MAX_OPEN_FILES of the stream's table files open, however many it reads",
+    () =>
+      withEmulators(async (clients, emulators) => {
+        await ensureStream(clients.kinesis, "long", 1);
+        // Incompressible records (stored as base64, 64 KiB each, 6 MiB a call): more of LevelDB's
+        // 2 MiB table files than it may keep open.
+        const calls = Math.ceil(((LEVELDB_MAX_OPEN_FILES + 10) * 2) / 6);
+        const record = () => ({ PartitionKey: "k", Data: randomBytes(48 * 1024) });
+        for (let call = 0; call < calls; call++)
+          await clients.kinesis.send(
+            new PutRecordsCommand({ StreamName: "long", Records: Array.from({ length: 96 }, record) }),
+          );
+        const tableFiles = () =>
+          readdirSync(join(state.dir, "kinesis")).filter((name) => name.endsWith(".ldb")).length;
+        expect(tableFiles()).toBeGreaterThan(LEVELDB_MAX_OPEN_FILES);
+        // Reading the whole shard opens every table, the oldest first.
+        let { ShardIterator: iterator } = await clients.kinesis.send(
+          new GetShardIteratorCommand({
+            StreamName: "long",
+            ShardId: "shardId-000000000000",
+            ShardIteratorType: "TRIM_HORIZON",
+          }),
         );
-      const tableFiles = () =>
-        readdirSync(join(state.dir, "kinesis")).filter((name) => name.endsWith(".ldb")).length;
-      expect(tableFiles()).toBeGreaterThan(LEVELDB_MAX_OPEN_FILES);
-      // Reading the whole shard opens every table, the oldest first.
-      let { ShardIterator: iterator } = await clients.kinesis.send(
-        new GetShardIteratorCommand({
-          StreamName: "long",
-          ShardId: "shardId-000000000000",
-          ShardIteratorType: "TRIM_HORIZON",
-        }),
-      );
-      let read = 0;
-      for (;;) {
-        const out = await clients.kinesis.send(
-          new GetRecordsCommand({ ShardIterator: iterator, Limit: 200 }),
-        );
-        read += out.Records?.length ?? 0;
-        iterator = out.NextShardIterator;
-        if (!out.Records?.length) break;
-      }
-      expect(read).toBe(calls * 96);
-      // LevelDB maps each open table file (Linux, 64-bit): the host's mappings are its open tables.
-      const maps = readFileSync(`/proc/${emulators.endpoints.pid}/maps`, "utf8");
-      const open = new Set(maps.match(/\S+\.ldb$/gm));
-      expect(open.size).toBeGreaterThan(0);
-      expect(open.size).toBeLessThanOrEqual(LEVELDB_MAX_OPEN_FILES);
-    } finally {
-      clients.destroy();
-      await emulators.stop();
-    }
-  }, 120_000);
+        let read = 0;
+        for (;;) {
+          const out = await clients.kinesis.send(
+            new GetRecordsCommand({ ShardIterator: iterator, Limit: 200 }),
+          );
+          read += out.Records?.length ?? 0;
+          iterator = out.NextShardIterator;
+          if (!out.Records?.length) break;
+        }
+        expect(read).toBe(calls * 96);
+        // LevelDB maps each open table file (Linux, 64-bit): the host's mappings are its open tables.
+        const maps = readFileSync(`/proc/${emulators.endpoints.pid}/maps`, "utf8");
+        const open = new Set(maps.match(/\S+\.ldb$/gm));
+        expect(open.size).toBeGreaterThan(0);
+        expect(open.size).toBeLessThanOrEqual(LEVELDB_MAX_OPEN_FILES);
+      }),
+    120_000,
+  );
 });

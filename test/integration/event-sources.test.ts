@@ -18,6 +18,7 @@ import type { RunningEmulators } from "../../src/local/emulators.ts";
 import { FunctionPool } from "../../src/local/function-pool.ts";
 import { KinesisSource, type KinesisSourceOptions } from "../../src/local/kinesis-source.ts";
 import { localClients } from "../../src/local/pipeline.ts";
+import { ensureStream } from "../../src/local/provisioner.ts";
 import { SqsSource } from "../../src/local/sqs-source.ts";
 import { emulatorsIn, eventually, tempStateDir } from "../support/local-aws.ts";
 
@@ -187,8 +188,7 @@ describe("local event sources", () => {
     records: number,
     options: Pick<KinesisSourceOptions, "maxBatchingWindowMs" | "idlePollMs" | "now">,
   ) {
-    await clients.kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await ensureStream(clients.kinesis, name, 1);
     await clients.kinesis.send(
       new PutRecordsCommand({
         StreamName: name,
@@ -226,6 +226,16 @@ describe("local event sources", () => {
     return { source, close };
   }
 
+  /** Waits for the source to deliver `count` records, and checks that it took one invocation. */
+  async function deliveredInOneInvocation(source: KinesisSource, count: number): Promise<void> {
+    await eventually(
+      async () => (source.stats.recordsDelivered === count ? true : undefined),
+      20_000,
+      `the ${count} records delivered`,
+    );
+    expect(source.stats.invocations).toBe(1);
+  }
+
   it("Kinesis: times the window from a record's arrival in the stream, not from its read", async () => {
     const windowMs = 60_000;
     const { source, close } = await windowedSource("es-arrival", 2, {
@@ -236,12 +246,7 @@ describe("local event sources", () => {
     });
     try {
       // Timed from the read, the window would hold them for another minute.
-      await eventually(
-        async () => (source.stats.recordsDelivered === 2 ? true : undefined),
-        20_000,
-        "the two records delivered",
-      );
-      expect(source.stats.invocations).toBe(1);
+      await deliveredInOneInvocation(source, 2);
     } finally {
       await close();
     }
@@ -255,12 +260,7 @@ describe("local event sources", () => {
       idlePollMs: 60_000,
     });
     try {
-      await eventually(
-        async () => (source.stats.recordsDelivered === 3 ? true : undefined),
-        20_000,
-        "the three records delivered",
-      );
-      expect(source.stats.invocations).toBe(1);
+      await deliveredInOneInvocation(source, 3);
       // The stop does not wait out the idle pause either.
       const stop = await Promise.race([
         source.stop().then(() => "stopped"),
